@@ -1,0 +1,17 @@
+/* Probe: the only way host code touches guest memory.
+ *
+ * A guest-physical range is copied page by page through the VM's nested page
+ * table; contiguous guest pages need not be contiguous on the host. Every
+ * function fails cleanly (returns false) when any byte of the range is not
+ * guest RAM or when the range's arithmetic overflows. */
+#ifndef KEV_PROBE_H
+#define KEV_PROBE_H
+#include "kev/types.h"
+
+struct probe;
+
+/* Copies len bytes of guest-physical memory at gpa into buf; false if any byte is not guest RAM. */
+bool probe_read(struct probe *p, gpa_t gpa, void *buf, size_t len);
+/* Copies len bytes from buf into guest-physical memory at gpa; false if any byte is not guest RAM. */
+bool probe_write(struct probe *p, gpa_t gpa, const void *buf, size_t len);
+#endif
