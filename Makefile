@@ -27,7 +27,7 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 	-fno-optimize-sibling-calls -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-I. -MMD -MP
 KASFLAGS := $(filter-out -std=gnu11,$(KCFLAGS)) -D__ASSEMBLY__
-KLDFLAGS := -nostdlib -z max-page-size=0x1000 --no-warn-rwx-segments -T keos/arch/kernel.ld
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T keos/arch/kernel.ld
 
 HOSTCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DKEOS_HOST -MMD -MP \
 	-fsanitize=address,undefined -fno-omit-frame-pointer
@@ -95,7 +95,7 @@ QEMU_CPU  ?= qemu64,+svm,+npt
 QEMU_SMP  ?= 2
 QEMU_MEM  ?= 512M
 QEMU_ARGS := -accel tcg -cpu $(QEMU_CPU) -smp $(QEMU_SMP) -m $(QEMU_MEM) \
-	-nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 $(QEMU_EXTRA)
+	-nographic -no-reboot -net none -device isa-debug-exit,iobase=0xf4,iosize=0x04 $(QEMU_EXTRA)
 export QEMU QEMU_ARGS
 
 .PHONY: all run gdb check check-host check-kernel clean deps

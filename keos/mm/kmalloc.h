@@ -11,4 +11,6 @@ void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 /* Frees a kmalloc block; NULL is ignored; panics on a double free or a foreign pointer. */
 void kfree(void *p);
+/* Number of blocks allocated and not yet freed (tests use it to detect leaks). */
+size_t kmalloc_live_count(void);
 #endif

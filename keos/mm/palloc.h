@@ -13,6 +13,12 @@
 void *page_alloc(void);
 /* Returns a page from page_alloc(); panics on a double free or a foreign address. */
 void page_free(void *page);
+/* n physically contiguous zero-filled pages, or NULL. */
+void *page_alloc_run(size_t n);
+/* Returns a run from page_alloc_run(); panics on misuse like page_free(). */
+void page_free_run(void *first, size_t n);
+/* Hands the memory [start, start + bytes) (kernel virtual) to the allocator; false if it cannot be used. */
+bool palloc_add_region(void *start, size_t bytes);
 /* Number of free pages right now (tests use it to detect leaks). */
 size_t page_free_count(void);
 #endif

@@ -1,0 +1,56 @@
+/* Per-CPU data. Each CPU's GS base points at its struct cpu, so
+ * cpu_current() is one load and needs no lock. */
+#ifndef KEOS_ARCH_CPU_H
+#define KEOS_ARCH_CPU_H
+#include <stdint.h>
+#include <stdbool.h>
+
+#define MAX_CPUS 8
+
+struct thread;
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct cpu {
+	struct cpu *self;          /* at offset 0: %gs:0 */
+	int id;                    /* 0 .. ncpus-1; 0 is the bootstrap CPU */
+	uint32_t apic_id;
+	struct thread *current;
+	struct thread *idle;
+	struct thread *prev_thread;    /* the thread switched away from, for finish_switch */
+	int intr_depth;            /* nesting of intr_push() */
+	bool intr_were_on;         /* interrupt flag before the outermost intr_push() */
+	bool started;
+	uint64_t ticks;            /* timer interrupts taken on this CPU */
+	void *arch_priv;           /* kev's per-CPU SVM state */
+	uint64_t gdt[7];           /* null, kcode, kdata, 32-bit code, tss (2 slots), spare */
+	struct tss tss;
+	uint8_t df_stack[4096] __attribute__((aligned(16)));   /* IST1: double faults */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern int ncpus;
+
+/* This CPU's struct cpu (valid from the first line of arch_start on). */
+static inline struct cpu *cpu_current(void)
+{
+	struct cpu *c;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+/* Loads this CPU's GDT, TSS and GS base; c->id and c->apic_id must be set. */
+void cpu_init(struct cpu *c);
+/* Disables interrupts, counting nesting (xv6's pushcli). */
+void intr_push(void);
+/* Undoes one intr_push(); re-enables interrupts after the outermost one if they were on. */
+void intr_pop(void);
+#endif

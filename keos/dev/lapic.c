@@ -1,0 +1,91 @@
+/* Local APIC, through its MMIO page at 0xfee00000 (in the direct map).
+ * The timer's frequency is unknown (QEMU and real parts differ), so the
+ * bootstrap CPU counts timer ticks across a 10 ms PIT wait once, and every
+ * CPU programs its periodic timer from that count. */
+#include "keos/dev/lapic.h"
+#include "keos/dev/pit.h"
+#include "keos/arch/trap.h"
+#include "keos/arch/x86.h"
+#include "keos/mm/vm.h"
+#include "keos/lib/printk.h"
+
+#define LAPIC_PA      0xfee00000u
+#define REG_ID        0x020
+#define REG_EOI       0x0b0
+#define REG_SVR       0x0f0
+#define REG_ICR_LO    0x300
+#define REG_ICR_HI    0x310
+#define REG_LVT_TIMER 0x320
+#define REG_TIMER_INIT 0x380
+#define REG_TIMER_CUR 0x390
+#define REG_TIMER_DIV 0x3e0
+#define ICR_PENDING   (1u << 12)
+#define TIMER_PERIODIC (1u << 17)
+#define LVT_MASKED    (1u << 16)
+
+static uint32_t timer_ticks_per_sec;
+
+static volatile uint32_t *reg(uint32_t off)
+{
+	return (volatile uint32_t *)((char *)phys_to_virt(LAPIC_PA) + off);
+}
+
+void lapic_init(void)
+{
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
+	*reg(REG_SVR) = 0x100 | VECTOR_SPURIOUS;
+	*reg(REG_LVT_TIMER) = LVT_MASKED;
+}
+
+uint32_t lapic_id(void)
+{
+	return *reg(REG_ID) >> 24;
+}
+
+void lapic_eoi(void)
+{
+	*reg(REG_EOI) = 0;
+}
+
+void lapic_timer_calibrate(void)
+{
+	*reg(REG_TIMER_DIV) = 0x3;            /* divide by 16 */
+	*reg(REG_LVT_TIMER) = LVT_MASKED;
+	*reg(REG_TIMER_INIT) = 0xffffffffu;
+	pit_delay_us(10000);
+	uint32_t elapsed = 0xffffffffu - *reg(REG_TIMER_CUR);
+	*reg(REG_TIMER_INIT) = 0;
+	timer_ticks_per_sec = elapsed * 100u;
+	if (timer_ticks_per_sec == 0)
+		panic("local APIC timer does not count");
+}
+
+void lapic_timer_start(unsigned hz)
+{
+	*reg(REG_TIMER_DIV) = 0x3;
+	*reg(REG_LVT_TIMER) = VECTOR_TIMER | TIMER_PERIODIC;
+	*reg(REG_TIMER_INIT) = timer_ticks_per_sec / hz;
+}
+
+static void icr_send(uint32_t hi, uint32_t lo)
+{
+	*reg(REG_ICR_HI) = hi;
+	*reg(REG_ICR_LO) = lo;
+	while (*reg(REG_ICR_LO) & ICR_PENDING)
+		pause();
+}
+
+void lapic_start_ap(uint32_t apic_id, uint8_t vector_page)
+{
+	icr_send(apic_id << 24, 0x00004500);            /* INIT, assert */
+	pit_delay_us(10000);
+	for (int i = 0; i < 2; i++) {
+		icr_send(apic_id << 24, 0x00004600 | vector_page);  /* STARTUP */
+		pit_delay_us(200);
+	}
+}
+
+void lapic_ipi_others(uint8_t vector)
+{
+	icr_send(0, 0x000c4000 | vector);   /* all excluding self, fixed, assert */
+}

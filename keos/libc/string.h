@@ -1,0 +1,16 @@
+/* The freestanding subset of <string.h> that keos provides (keos/lib/string.c).
+ * Code shared with the host includes <string.h> and gets libc's there. */
+#ifndef KEOS_LIBC_STRING_H
+#define KEOS_LIBC_STRING_H
+#include <stddef.h>
+
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+#endif
