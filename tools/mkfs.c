@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ static int parse_args(int argc, char **argv, const char **image, const char **di
 {
 	int npos = 0;
 
+	*image = *dir = NULL;
 	*extra = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--extra-sectors")) {
@@ -107,41 +109,57 @@ static int check_name(const char *dir, const char *name)
 	return 0;
 }
 
-/* Adds one directory entry to in[]; skipped entries are not an error. */
-static int consider_entry(DIR *d, const char *dir, const char *name, struct input *in, uint32_t *n)
+/* What scan_dir collects, and the image file itself when it already exists:
+ * rebuilding an image that sits inside DIR must not swallow the old image. */
+struct scan {
+	const char *dir;
+	struct stat image;
+	bool image_exists;
+	struct input *in;
+	uint32_t n;
+};
+
+/* Adds one directory entry to s->in; skipped entries are not an error. */
+static int consider_entry(struct scan *s, DIR *d, const char *name)
 {
 	struct stat st;
 
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return 0;
 	if (fstatat(dirfd(d), name, &st, 0)) {
-		complain("%s/%s: %s", dir, name, strerror(errno));
+		complain("%s/%s: %s", s->dir, name, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		complain("warning: skipping subdirectory %s/%s", dir, name);
+		complain("warning: skipping subdirectory %s/%s", s->dir, name);
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		complain("warning: skipping %s/%s: not a regular file", dir, name);
+		complain("warning: skipping %s/%s: not a regular file", s->dir, name);
 		return 0;
 	}
-	if (check_name(dir, name))
+	if (s->image_exists && st.st_dev == s->image.st_dev && st.st_ino == s->image.st_ino) {
+		complain("warning: skipping %s/%s: it is the image being built", s->dir, name);
+		return 0;
+	}
+	if (check_name(s->dir, name))
 		return -1;
-	if (*n == FS_MAX_FILES) {
-		complain("%s: more than %u files (the kernel mounts at most %u)", dir,
+	if (s->n == FS_MAX_FILES) {
+		complain("%s: more than %u files (the kernel mounts at most %u)", s->dir,
 			 FS_MAX_FILES, FS_MAX_FILES);
 		return -1;
 	}
-	memset(&in[*n], 0, sizeof(in[*n]));
-	strcpy(in[*n].name, name);
-	in[*n].size = (uint64_t)st.st_size;
-	(*n)++;
+	memset(&s->in[s->n], 0, sizeof(s->in[s->n]));
+	strcpy(s->in[s->n].name, name);
+	s->in[s->n].size = (uint64_t)st.st_size;
+	s->n++;
 	return 0;
 }
 
-static int scan_dir(const char *dir, struct input *in, uint32_t *n)
+/* Lists the regular files of dir into in[]; returns their count or -1. */
+static int64_t scan_dir(const char *dir, const char *image, struct input *in)
 {
+	struct scan s = { .dir = dir, .in = in };
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int r = 0;
@@ -150,7 +168,7 @@ static int scan_dir(const char *dir, struct input *in, uint32_t *n)
 		complain("%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	*n = 0;
+	s.image_exists = stat(image, &s.image) == 0;
 	while (!r) {
 		errno = 0;      /* readdir reports errors only through errno */
 		de = readdir(d);
@@ -161,10 +179,10 @@ static int scan_dir(const char *dir, struct input *in, uint32_t *n)
 			}
 			break;
 		}
-		r = consider_entry(d, dir, de->d_name, in, n);
+		r = consider_entry(&s, d, de->d_name);
 	}
 	closedir(d);
-	return r;
+	return r ? -1 : (int64_t)s.n;
 }
 
 static int by_name(const void *a, const void *b)
@@ -348,14 +366,15 @@ int main(int argc, char **argv)
 	static struct image_plan plan;
 	const char *image, *dir;
 	uint64_t extra;
-	uint32_t n;
+	int64_t n;
 
 	if (parse_args(argc, argv, &image, &dir, &extra))
 		return usage();
-	if (scan_dir(dir, inputs, &n))
+	n = scan_dir(dir, image, inputs);
+	if (n < 0)
 		return 1;
-	qsort(inputs, n, sizeof(inputs[0]), by_name);
-	if (plan_image(inputs, n, extra, &plan))
+	qsort(inputs, (size_t)n, sizeof(inputs[0]), by_name);
+	if (plan_image(inputs, (uint32_t)n, extra, &plan))
 		return 1;
 	return build_image(image, dir, &plan) ? 1 : 0;
 }

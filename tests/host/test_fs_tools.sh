@@ -6,6 +6,8 @@
 # feeds fsutil broken images and expects exit 1 with a one-line message
 # naming the image. Every tool run is wrapped in `timeout 10`, so a hang on
 # a bad image fails the test instead of stalling `make check`.
+# The eval'd conditions below are single-quoted on purpose: they expand when run.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 build=${1:?usage: test_fs_tools.sh BUILD_DIR}
