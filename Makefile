@@ -12,6 +12,8 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 BUILD := build
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 
 # --- toolchains ---------------------------------------------------------------
 CC      := gcc
@@ -24,7 +26,7 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -isystem keos/libc \
 	-mno-red-zone -mcmodel=kernel -mno-sse -mno-mmx -mno-80387 -mno-avx \
 	-fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
-	-fno-optimize-sibling-calls -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-fno-optimize-sibling-calls -fno-toplevel-reorder -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-I. -MMD -MP
 KASFLAGS := $(filter-out -std=gnu11,$(KCFLAGS)) -D__ASSEMBLY__
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T keos/arch/kernel.ld
@@ -39,6 +41,11 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 KERNEL_SRCS :=
 KTEST_SRCS :=
 HOST_TESTS :=
+# HOST_SHELL_TESTS: bash scripts run with the build dir as $$1, after HOST_SHELL_DEPS are built.
+HOST_SHELL_TESTS :=
+HOST_SHELL_DEPS :=
+# KERNEL_CHECKS: extra phony targets that check-kernel runs (fragments add their own).
+KERNEL_CHECKS :=
 TOOLS :=
 include $(sort $(wildcard mk/*.mk))
 
@@ -47,34 +54,39 @@ kobj = $(patsubst %,$(BUILD)/k/%.o,$(basename $(1)))
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 $(BUILD)/k/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 # A kernel is linked twice: the second link embeds the symbol table of the
 # first, so panics print function names (keos/lib/ksyms.c). The table lives
 # after .text, so text addresses do not move between the two links.
 define kernel_rule
 $(BUILD)/$(1).elf: $(call kobj,$(2)) $(BUILD)/k/keos/lib/ksyms_empty.o keos/arch/kernel.ld tools/gen_ksyms.sh
-	$(LD) $(KLDFLAGS) -o $$@.pass1 $(call kobj,$(2)) $(BUILD)/k/keos/lib/ksyms_empty.o
-	bash tools/gen_ksyms.sh $$@.pass1 > $$@.ksyms.S
-	$(CC) $(KASFLAGS) -c $$@.ksyms.S -o $$@.ksyms.o
-	$(LD) $(KLDFLAGS) -o $$@ $(call kobj,$(2)) $$@.ksyms.o
+	@echo "  LD      $$@"
+	$(Q)$(LD) $(KLDFLAGS) -o $$@.pass1 $(call kobj,$(2)) $(BUILD)/k/keos/lib/ksyms_empty.o
+	$(Q)bash tools/gen_ksyms.sh $$@.pass1 > $$@.ksyms.S
+	$(Q)$(CC) $(KASFLAGS) -c $$@.ksyms.S -o $$@.ksyms.o
+	$(Q)$(LD) $(KLDFLAGS) -o $$@ $(call kobj,$(2)) $$@.ksyms.o
 	@bash tools/check_ksyms.sh $$@.pass1 $$@
 endef
 $(eval $(call kernel_rule,keos,$(KERNEL_SRCS) keos/main.c))
-$(eval $(call kernel_rule,keos-test,$(KERNEL_SRCS) $(KTEST_SRCS) keos/test/test_main.c))
+$(eval $(call kernel_rule,keos-test,$(KERNEL_SRCS) $(KTEST_SRCS) keos/test/runner.c))
 
 $(BUILD)/k/keos/lib/ksyms_empty.o: keos/lib/ksyms_empty.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 # --- host tools and host tests -------------------------------------------------
 hobj = $(patsubst %,$(BUILD)/h/%.o,$(basename $(1)))
 $(BUILD)/h/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTCFLAGS) $($(notdir $(basename $<))_CFLAGS) -c $< -o $@
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(HOSTCFLAGS) $($(notdir $(basename $<))_CFLAGS) -c $< -o $@
 
 define host_test_rule
 $(BUILD)/host/$(1): $(call hobj,$($(1)_SRCS))
@@ -112,11 +124,14 @@ gdb:
 check: deps-quiet check-host check-kernel
 	@echo "make check: all passed"
 
-check-host: $(HOST_TESTS:%=$(BUILD)/host/%)
-	@bash tools/run_host_tests.sh $^
+check-host: $(HOST_TESTS:%=$(BUILD)/host/%) $(HOST_SHELL_DEPS)
+	@bash tools/run_host_tests.sh $(HOST_TESTS:%=$(BUILD)/host/%) $(HOST_SHELL_TESTS)
 
-check-kernel: $(BUILD)/keos-test.elf
-	bash tools/run_kernel_tests.sh $(BUILD)/keos-test.elf
+# The kernel suite with the real machine shape (2 CPUs), then the runner's self-test.
+KTEST_QEMU_MEM ?= 256M
+check-kernel: $(BUILD)/keos-test.elf $(KERNEL_CHECKS)
+	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" bash tools/run_kernel_tests.sh $(BUILD)/keos-test.elf
+	@bash tools/run_kernel_selftest.sh $(BUILD)/keos-test.elf
 
 # Installs what is missing (Debian); prints what it would do when not root.
 deps:

@@ -1,14 +1,13 @@
 /* The string and memory functions the kernel needs (the compiler also emits
- * calls to memcpy/memset/memmove/memcmp for struct copies and zeroing). */
+ * calls to memcpy/memset for struct copies and zeroing). memcpy and memset
+ * use the string instructions: QEMU executes them far faster than a loop. */
 #include <string.h>
 #include <stdint.h>
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	while (n--)
-		*d++ = *s++;
+	void *d = dst;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
 	return dst;
 }
 
@@ -25,9 +24,8 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
-	while (n--)
-		*d++ = (unsigned char)c;
+	void *d = dst;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 
@@ -82,4 +80,13 @@ char *strchr(const char *s, int c)
 		if (!*s)
 			return NULL;
 	}
+}
+
+char *strstr(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *haystack; haystack++)
+		if (!strncmp(haystack, needle, n))
+			return (char *)haystack;
+	return n == 0 ? (char *)haystack : NULL;
 }

@@ -90,6 +90,15 @@ static void finish_switch(struct cpu *c)
 		runq_push(prev->joiner);
 }
 
+/* Blocking with a spinlock held would deadlock the CPU; say so before any
+ * scheduler state changes, so the failure leaves the queues consistent. */
+static void check_may_block(int locks_allowed)
+{
+	struct cpu *c = cpu_current();
+	if (c->intr_depth > locks_allowed)
+		panic("thread '%s' would sleep while holding a spinlock", c->current->name);
+}
+
 /* Switches to the next thread; the caller holds sched_lock (and nothing else)
  * and has set the current thread's state. */
 static void schedule(void)
@@ -131,7 +140,8 @@ static void thread_start(void)
 }
 
 /* A thread ready to run fn(arg) on its first switch, not yet queued. */
-static struct thread *thread_alloc(const char *name, int cpu, void (*fn)(void *), void *arg)
+static struct thread *thread_alloc(const char *name, int cpu, void (*fn)(void *), void *arg,
+                                   thread_fail_fn on_fail, void *fail_ctx)
 {
 	struct thread *t = kzalloc(sizeof(*t));
 	if (!t)
@@ -146,6 +156,8 @@ static struct thread *thread_alloc(const char *name, int cpu, void (*fn)(void *)
 	t->fn = fn;
 	t->arg = arg;
 	t->pinned_cpu = cpu;
+	t->on_fail = on_fail;
+	t->fail_ctx = fail_ctx;
 	uint64_t *sp = (uint64_t *)((char *)t->stack + THREAD_STACK_PAGES * PAGE_SIZE);
 	*--sp = 0;                           /* thread_start's return address: none */
 	*--sp = (uint64_t)thread_start;
@@ -159,11 +171,12 @@ static struct thread *thread_alloc(const char *name, int cpu, void (*fn)(void *)
 	return t;
 }
 
-struct thread *thread_create_on(const char *name, int cpu, void (*fn)(void *), void *arg)
+struct thread *thread_create_full(const char *name, int cpu, void (*fn)(void *), void *arg,
+                                  thread_fail_fn on_fail, void *fail_ctx)
 {
 	if (cpu >= ncpus)
 		panic("thread '%s' pinned to cpu %d of %d", name, cpu, ncpus);
-	struct thread *t = thread_alloc(name, cpu, fn, arg);
+	struct thread *t = thread_alloc(name, cpu, fn, arg, on_fail, fail_ctx);
 	if (!t)
 		return NULL;
 	spin_lock(&sched_lock);
@@ -172,6 +185,11 @@ struct thread *thread_create_on(const char *name, int cpu, void (*fn)(void *), v
 	return t;
 }
 
+struct thread *thread_create_on(const char *name, int cpu, void (*fn)(void *), void *arg)
+{
+	struct thread *self = thread_current();
+	return thread_create_full(name, cpu, fn, arg, self->on_fail, self->fail_ctx);
+}
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg)
 {
 	return thread_create_on(name, -1, fn, arg);
@@ -191,6 +209,7 @@ void thread_exit(int status)
 
 int thread_join(struct thread *t)
 {
+	check_may_block(0);
 	struct thread *self = thread_current();
 	if (t == self)
 		panic("thread '%s' joins itself", t->name);
@@ -220,6 +239,7 @@ void thread_detach(struct thread *t)
 
 void thread_yield(void)
 {
+	check_may_block(0);
 	spin_lock(&sched_lock);
 	thread_current()->state = THREAD_READY;
 	schedule();
@@ -228,6 +248,7 @@ void thread_yield(void)
 
 void thread_sleep(uint64_t n)
 {
+	check_may_block(0);
 	struct thread *self = thread_current();
 	spin_lock(&sched_lock);
 	self->wake_tick = ticks + n;
@@ -247,11 +268,15 @@ void thread_fail_current(const char *file, int line, const char *msg)
 	struct thread *t = c ? c->current : NULL;
 	if (!t || !t->on_fail)
 		return;
-	/* The failing code may have held locks; only the scheduler's own
-	 * nesting must be right for thread_exit to switch away. */
+	/* The failing code may hold locks, the scheduler's among them (a panic
+	 * inside schedule()): drop that one, and reset the nesting count so
+	 * thread_exit can switch away. Other locks stay held: their owners
+	 * will report the deadlock by name. */
+	if (sched_lock.locked && sched_lock.cpu == c->id) {
+		sched_lock.cpu = -1;
+		__atomic_store_n(&sched_lock.locked, 0, __ATOMIC_RELEASE);
+	}
 	c->intr_depth = 0;
-	if (sched_lock.locked && sched_lock.cpu == c->id)
-		spin_unlock(&sched_lock);
 	t->on_fail(file, line, msg);
 	panic("on_fail handler of thread '%s' returned", t->name);
 }
@@ -263,6 +288,7 @@ void waitq_init(struct waitq *q)
 
 void waitq_wait(struct waitq *q, struct spinlock *lk)
 {
+	check_may_block(lk ? 1 : 0);
 	struct thread *self = thread_current();
 	spin_lock(&sched_lock);
 	if (lk)
@@ -361,7 +387,7 @@ void sched_init(void)
 	struct cpu *c = cpu_current();
 	irq_register(VECTOR_TIMER, timer_interrupt);
 	adopt_boot_thread(c, "main");
-	c->idle = thread_alloc("idle0", 0, idle_loop, NULL);
+	c->idle = thread_alloc("idle0", 0, idle_loop, NULL, NULL, NULL);
 	if (!c->idle)
 		panic("no memory for the idle thread");
 	lapic_timer_start(TIMER_HZ);

@@ -56,8 +56,11 @@ void sched_init(void);
 void __attribute__((noreturn)) sched_start_ap(void);
 /* Creates a ready thread running fn(arg); NULL when out of memory. */
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg);
-/* Like thread_create, but the thread only ever runs on CPU cpu. */
+/* Like thread_create, but the thread only ever runs on CPU cpu (-1: any). It inherits the creator's on_fail hook. */
 struct thread *thread_create_on(const char *name, int cpu, void (*fn)(void *), void *arg);
+/* Creates a ready thread with an explicit on_fail hook and its context. */
+struct thread *thread_create_full(const char *name, int cpu, void (*fn)(void *), void *arg,
+                                  thread_fail_fn on_fail, void *fail_ctx);
 /* Waits until t exits, frees it and returns its exit status. */
 int thread_join(struct thread *t);
 /* Lets t be freed when it exits, without a join. */

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs each host unit-test program given; fails if any fails. Shell tests
+# (*.sh) get the build directory as their argument.
+set -uo pipefail
+failed=()
+for t in "$@"; do
+	case "$t" in
+	*.sh) out=$(timeout 600 bash "$t" build 2>&1) ;;
+	*) out=$(CK_TIMEOUT_MULTIPLIER=4 timeout 600 "$t" 2>&1) ;;
+	esac
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "host: $(basename "$t"): $(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' | tail -n 1 || true)"
+	else
+		printf '%s\n' "$out" | tail -n 30
+		echo "host: $(basename "$t"): FAILED (status $rc)"
+		failed+=("$t")
+	fi
+done
+[ ${#failed[@]} = 0 ] || { echo "host tests failed: ${failed[*]}" >&2; exit 1; }
