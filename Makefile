@@ -129,9 +129,10 @@ check-host: $(HOST_TESTS:%=$(BUILD)/host/%) $(HOST_SHELL_DEPS)
 
 # The kernel suite with the real machine shape (2 CPUs), then the runner's self-test.
 KTEST_QEMU_MEM ?= 256M
-check-kernel: $(BUILD)/keos-test.elf $(KERNEL_CHECKS)
+check-kernel: $(BUILD)/keos-test.elf $(BUILD)/keos.elf $(KERNEL_CHECKS)
 	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" bash tools/run_kernel_tests.sh $(BUILD)/keos-test.elf
 	@bash tools/run_kernel_selftest.sh $(BUILD)/keos-test.elf
+	@bash tools/run_crash_check.sh $(BUILD)/keos.elf
 
 # Installs what is missing (Debian); prints what it would do when not root.
 deps:
