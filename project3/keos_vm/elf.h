@@ -1,0 +1,57 @@
+/* ELF64 parsing for the guest kernel image (gKeOS).
+ *
+ * Only what a loader needs: the loadable segments with their physical
+ * addresses and the entry point translated to a physical address. Every
+ * field is validated against the file size before it is used; the file is
+ * read through a callback so the image can stay on disk (the pager loads
+ * pages on first touch). */
+#ifndef PROJECT3_KEOS_VM_ELF_H
+#define PROJECT3_KEOS_VM_ELF_H
+#include <stdint.h>
+#include <stddef.h>
+
+#define ELF_MAX_SEGMENTS 16
+
+enum elf_error {
+	ELF_OK = 0,
+	ELF_ERR_IO,             /* the reader failed */
+	ELF_ERR_TRUNCATED,      /* file shorter than the ELF header */
+	ELF_ERR_MAGIC,          /* not an ELF file */
+	ELF_ERR_CLASS,          /* not 64-bit */
+	ELF_ERR_ENDIAN,         /* not little-endian */
+	ELF_ERR_VERSION,
+	ELF_ERR_TYPE,           /* not an executable */
+	ELF_ERR_MACHINE,        /* not x86-64 */
+	ELF_ERR_PHDR,           /* program header table size, count or place is wrong */
+	ELF_ERR_SEGMENT_FILE,   /* a segment's bytes lie outside the file */
+	ELF_ERR_SEGMENT_SIZE,   /* file size larger than memory size, or address overflow */
+	ELF_ERR_OVERLAP,        /* two segments share physical memory */
+	ELF_ERR_TOO_MANY,       /* more loadable segments than ELF_MAX_SEGMENTS */
+	ELF_ERR_NO_SEGMENTS,
+	ELF_ERR_ENTRY,          /* entry point not inside an executable segment */
+};
+
+struct elf_segment {
+	uint64_t offset;        /* in the file */
+	uint64_t vaddr, paddr;
+	uint64_t filesz, memsz;
+	uint32_t flags;         /* PF_X 1, PF_W 2, PF_R 4 */
+};
+
+struct elf_image {
+	uint64_t entry_vaddr;
+	uint64_t entry_paddr;   /* entry translated through its segment */
+	unsigned nsegments;
+	struct elf_segment segments[ELF_MAX_SEGMENTS];
+};
+
+/* Reads len bytes at off of the file into buf; returns 0 on success. */
+typedef int (*elf_read_fn)(void *ctx, uint64_t off, void *buf, size_t len);
+
+/* Parses and validates the headers of a file of file_size bytes. */
+enum elf_error elf_parse(elf_read_fn read, void *ctx, uint64_t file_size, struct elf_image *out);
+/* A short English description of an error. */
+const char *elf_strerror(enum elf_error e);
+/* The segment whose memory holds physical address pa, or NULL. */
+const struct elf_segment *elf_segment_at(const struct elf_image *img, uint64_t pa);
+#endif
