@@ -144,3 +144,16 @@ clean:
 	rm -rf $(BUILD) .gdbinit
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- grading and the handout ----------------------------------------------------
+# make grade [P="project3 project4"] [FORMAT=tap] [GRADE_STRICT=1 REFERENCE=DIR]
+GRADE_PROJECTS ?=
+GRADE_DEPS ?=
+P ?= $(GRADE_PROJECTS)
+.PHONY: grade handout
+grade: deps-quiet $(GRADE_DEPS)
+	@if [ -n "$(GRADE_STRICT)" ]; then bash grader/restore_reference.sh "$(REFERENCE)" $(P); fi
+	@bash grader/grade.sh $(if $(filter tap,$(FORMAT)),--format tap) --results grader/results.json $(P)
+
+handout:
+	bash grader/make_handout.sh $(BUILD)/handout

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the student handout from the reference tree.
+#
+#   make_handout.sh OUTDIR
+#
+# Every tracked file is copied to OUTDIR/keos-kev/, except staff-only paths
+# (grader/staff-only.txt). In C files, the lines between "BEGIN SOLUTION" and
+# "END SOLUTION" markers are replaced: inside a function body (an indented
+# marker) by a stub that panics with "not yet implemented"; at file level by
+# nothing. The comment above each assignment function stays: it is the
+# assignment. A tarball OUTDIR/keos-kev.tar.gz is written beside the tree.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+out=${1:?usage: make_handout.sh OUTDIR}
+tree=$out/keos-kev
+rm -rf "$tree"
+mkdir -p "$tree"
+cd "$top"
+
+mapfile -t staff_only < <(grep -vE '^\s*(#|$)' "$here/staff-only.txt")
+is_staff_only() {
+	local f=$1 p
+	for p in "${staff_only[@]}"; do
+		[[ $f == $p || $f == $p/* ]] && return 0
+	done
+	return 1
+}
+
+# Strips one file; fails on unbalanced or nested markers.
+strip_solution() {
+	awk -v file="$1" '
+	/BEGIN SOLUTION/ {
+		if (inside) { printf "%s:%d: nested BEGIN SOLUTION\n", file, NR > "/dev/stderr"; bad = 1; exit 1 }
+		inside = 1; stubs++
+		match($0, /^[ \t]*/); indent = substr($0, 1, RLENGTH)
+		if (indent != "") {
+			print indent "/* Not yet implemented: the comment above this function is the assignment. */"
+			print indent "panic(\"not yet implemented\");"
+		}
+		next
+	}
+	/END SOLUTION/ {
+		if (!inside) { printf "%s:%d: END SOLUTION without BEGIN\n", file, NR > "/dev/stderr"; bad = 1; exit 1 }
+		inside = 0; next
+	}
+	!inside {
+		# Stubs leave parameters and helpers unused; keep -Werror for the rest.
+		if (!pragmas && /^#include/) {
+			print "#pragma GCC diagnostic ignored \"-Wunused-parameter\""
+			print "#pragma GCC diagnostic ignored \"-Wunused-function\""
+			print "#pragma GCC diagnostic ignored \"-Wunused-variable\""
+			print "#pragma GCC diagnostic ignored \"-Wunused-but-set-variable\""
+			pragmas = 1
+		}
+		print
+	}
+	END {
+		if (bad) exit 1
+		if (inside) { printf "%s: BEGIN SOLUTION without END\n", file > "/dev/stderr"; exit 1 }
+	}' "$1"
+}
+
+n=0
+while IFS= read -r f; do
+	is_staff_only "$f" && continue
+	mkdir -p "$tree/$(dirname "$f")"
+	if [[ $f == *.c ]] && grep -q "BEGIN SOLUTION" "$f"; then
+		strip_solution "$f" >"$tree/$f"
+		n=$((n + 1))
+		echo "handout: stubbed $f" >&2
+	else
+		cp -p "$f" "$tree/$f"
+	fi
+done < <(git ls-files)
+if grep -rl "BEGIN SOLUTION\|END SOLUTION" "$tree" --include='*.c' --include='*.h' >/dev/null; then
+	echo "handout: solution markers left in the handout" >&2
+	exit 1
+fi
+tar -C "$out" -czf "$out/keos-kev.tar.gz" keos-kev
+echo "handout: $tree ($n files stubbed), $out/keos-kev.tar.gz"
