@@ -81,3 +81,11 @@ int smp_start_aps(void)
 	}
 	return ncpus;
 }
+
+int guest_smp_start(void)
+{
+	/* Application vCPUs are started by kev on request (KEV_HC_START_CPU);
+	 * until a guest needs more than one, a keos guest runs on its
+	 * bootstrap vCPU alone. */
+	return ncpus;
+}

@@ -2,6 +2,7 @@
  * order (console, CPU tables, memory, interrupts, scheduler, other CPUs),
  * then calls keos_main() with the boot command line. */
 #include "keos/arch/cpu.h"
+#include "keos/arch/guest.h"
 #include "keos/arch/smp.h"
 #include "keos/arch/trap.h"
 #include "keos/arch/x86.h"
@@ -58,13 +59,17 @@ void arch_start(uint32_t magic, uint32_t mbi_pa)
 	const struct multiboot_info *mbi = phys_to_virt(mbi_pa);
 	save_cmdline(mbi);
 	uint64_t ram = mm_init(mbi);
-	printk("keos: %lu MiB of RAM, %zu free pages\n", ram >> 20, page_free_count());
-	mask_legacy_pic();
-	lapic_init();
-	bsp->apic_id = lapic_id();
-	lapic_timer_calibrate();
+	bool guest = guest_detect();
+	printk("keos: %lu MiB of RAM, %zu free pages%s\n", ram >> 20, page_free_count(),
+	       guest ? ", running under kev" : "");
+	if (!guest) {
+		mask_legacy_pic();
+		lapic_init();
+		bsp->apic_id = lapic_id();
+		lapic_timer_calibrate();
+	}
 	sched_init();
-	int n = smp_start_aps();
+	int n = guest ? guest_smp_start() : smp_start_aps();
 	printk("keos: %d CPU%s running\n", n, n == 1 ? "" : "s");
 	keos_main(cmdline);
 	qemu_exit(KEOS_EXIT_SUCCESS);

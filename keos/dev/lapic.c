@@ -1,7 +1,8 @@
 /* Local APIC, through its MMIO page at 0xfee00000 (in the direct map).
  * The timer's frequency is unknown (QEMU and real parts differ), so the
- * bootstrap CPU counts timer ticks across a 10 ms PIT wait once, and every
- * CPU programs its periodic timer from that count. */
+ * bootstrap CPU counts timer ticks (and TSC cycles, for kev's guests) across
+ * a 10 ms PIT wait once, and every CPU programs its periodic timer from
+ * that count. */
 #include "keos/dev/lapic.h"
 #include "keos/dev/pit.h"
 #include "keos/arch/trap.h"
@@ -24,6 +25,12 @@
 #define LVT_MASKED    (1u << 16)
 
 static uint32_t timer_ticks_per_sec;
+static uint32_t tsc_khz_measured;
+
+uint32_t tsc_khz(void)
+{
+	return tsc_khz_measured;
+}
 
 static volatile uint32_t *reg(uint32_t off)
 {
@@ -52,8 +59,10 @@ void lapic_timer_calibrate(void)
 	*reg(REG_TIMER_DIV) = 0x3;            /* divide by 16 */
 	*reg(REG_LVT_TIMER) = LVT_MASKED;
 	*reg(REG_TIMER_INIT) = 0xffffffffu;
+	uint64_t tsc0 = rdtsc();
 	pit_delay_us(10000);
 	uint32_t elapsed = 0xffffffffu - *reg(REG_TIMER_CUR);
+	tsc_khz_measured = (uint32_t)((rdtsc() - tsc0) / 10);
 	*reg(REG_TIMER_INIT) = 0;
 	timer_ticks_per_sec = elapsed * 100u;
 	if (timer_ticks_per_sec == 0)

@@ -12,6 +12,8 @@ uint32_t lapic_id(void);
 void lapic_eoi(void);
 /* Measures the timer frequency against the PIT (bootstrap CPU, once). */
 void lapic_timer_calibrate(void);
+/* The TSC frequency in kHz, measured with the timer (0 before calibration). */
+uint32_t tsc_khz(void);
 /* Starts this CPU's periodic timer at hz interrupts per second on VECTOR_TIMER. */
 void lapic_timer_start(unsigned hz);
 /* Sends INIT then two STARTUP IPIs so the CPU apic_id starts at physical page vector_page. */

@@ -12,6 +12,7 @@
  * frees it, or frees it at once if it was detached. */
 #include "keos/thread/thread.h"
 #include "keos/arch/cpu.h"
+#include "keos/arch/guest.h"
 #include "keos/arch/trap.h"
 #include "keos/arch/x86.h"
 #include "keos/dev/lapic.h"
@@ -28,6 +29,8 @@ static volatile uint64_t ticks;
 static int next_tid = 1;
 static struct thread boot_threads[MAX_CPUS];
 
+static void guest_clock_update(void);
+
 void thread_switch(struct thread *from, struct thread *to);
 
 struct thread *thread_current(void)
@@ -37,6 +40,8 @@ struct thread *thread_current(void)
 
 uint64_t timer_ticks(void)
 {
+	if (keos_is_guest())
+		return rdtsc() / guest_tsc_per_tick();
 	return ticks;
 }
 
@@ -240,6 +245,8 @@ void thread_detach(struct thread *t)
 void thread_yield(void)
 {
 	check_may_block(0);
+	if (keos_is_guest())
+		guest_clock_update();
 	spin_lock(&sched_lock);
 	thread_current()->state = THREAD_READY;
 	schedule();
@@ -346,6 +353,22 @@ static void wake_sleepers(void)
 	}
 }
 
+
+/* Without a timer interrupt (under kev), the tick count follows the TSC and
+ * sleepers are woken whenever a CPU passes through the scheduler. */
+static void guest_clock_update(void)
+{
+	uint64_t now = rdtsc() / guest_tsc_per_tick();
+	if (now == ticks)
+		return;
+	spin_lock(&sched_lock);
+	if (now > ticks) {
+		ticks = now;
+		wake_sleepers();
+	}
+	spin_unlock(&sched_lock);
+}
+
 static void timer_interrupt(struct trapframe *tf)
 {
 	(void)tf;
@@ -365,8 +388,12 @@ static void idle_loop(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		sti();
-		hlt();
+		if (keos_is_guest()) {
+			pause();      /* no interrupt would end a hlt under kev */
+		} else {
+			sti();
+			hlt();
+		}
 		thread_yield();
 	}
 }
@@ -390,7 +417,8 @@ void sched_init(void)
 	c->idle = thread_alloc("idle0", 0, idle_loop, NULL, NULL, NULL);
 	if (!c->idle)
 		panic("no memory for the idle thread");
-	lapic_timer_start(TIMER_HZ);
+	if (!keos_is_guest())
+		lapic_timer_start(TIMER_HZ);
 	sti();
 }
 
@@ -398,7 +426,8 @@ void sched_start_ap(void)
 {
 	struct cpu *c = cpu_current();
 	c->idle = adopt_boot_thread(c, "idle");
-	lapic_timer_start(TIMER_HZ);
+	if (!keos_is_guest())
+		lapic_timer_start(TIMER_HZ);
 	idle_loop(NULL);
 	__builtin_unreachable();
 }
