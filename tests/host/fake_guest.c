@@ -18,7 +18,6 @@
 #include "keos/mm/palloc.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/sync/spinlock.h"
-#include "project3/vmexit/mmio.h"
 
 /* --- violations --------------------------------------------------------------- */
 
@@ -381,47 +380,6 @@ enum ept_mapping_error pager_map_page(struct kernel_vm_pager *pager, gpa_t gpa, 
 	pager->maps[pager->count++] = (struct fake_mapping){ gpa, page, perm };
 	return EPT_OK;
 }
-
-/* --- the MMIO region set ---------------------------------------------------------
- * A stand-in for project3/vmexit/mmio_regions.c, written by another engineer
- * and not in the tree when these tests were written. When the real file is
- * linked, its build defines FAKE_GUEST_REAL_MMIO_CTL and this part drops out
- * (mk/project4.mk does both automatically once the file exists). */
-#ifndef FAKE_GUEST_REAL_MMIO_CTL
-void mmio_ctl_init(struct mmio_ctl *ctl)
-{
-	memset(ctl, 0, sizeof(*ctl));
-}
-
-enum mmio_ctl_error mmio_ctl_register(struct mmio_ctl *ctl, struct mmio_handler *h)
-{
-	if (h->region.start >= h->region.end)
-		return MMIO_CTL_EMPTY;
-	for (unsigned i = 0; i < ctl->count; i++) {
-		const struct mmio_region *r = &ctl->handlers[i]->region;
-		if (h->region.start < r->end && r->start < h->region.end)
-			return MMIO_CTL_OVERLAP;
-	}
-	if (ctl->count == MMIO_CTL_MAX_REGIONS)
-		return MMIO_CTL_FULL;
-	unsigned at = ctl->count;
-	while (at > 0 && ctl->handlers[at - 1]->region.start > h->region.start) {
-		ctl->handlers[at] = ctl->handlers[at - 1];
-		at--;
-	}
-	ctl->handlers[at] = h;
-	ctl->count++;
-	return MMIO_CTL_OK;
-}
-
-struct mmio_handler *mmio_ctl_lookup(struct mmio_ctl *ctl, gpa_t gpa)
-{
-	for (unsigned i = 0; i < ctl->count; i++)
-		if (gpa >= ctl->handlers[i]->region.start && gpa < ctl->handlers[i]->region.end)
-			return ctl->handlers[i];
-	return NULL;
-}
-#endif
 
 /* --- the whole world ---------------------------------------------------------------- */
 

@@ -12,9 +12,8 @@
  *   - page_alloc/page_free, kmalloc/kzalloc/kfree over malloc, with counts;
  *   - the spinlock (a violation on recursion or an unlock of a free lock);
  *   - printk into a capture buffer; each call must be one whole line;
- *   - pager_map_page recording mappings and refusing duplicates;
- *   - mmio_ctl_* (only while the real project3/vmexit/mmio_regions.c is not
- *     linked, see FAKE_GUEST_REAL_MMIO_CTL in fake_guest.c).
+ *   - pager_map_page recording mappings and refusing duplicates.
+ * The MMIO region set is the real one (project3/vmexit/mmio_regions.c).
  * A violation is a host-side bug the tests must see: it is counted with a
  * message, or aborts the process when abort-on-violation is set (the fuzzer). */
 #ifndef TESTS_HOST_FAKE_GUEST_H

@@ -1,0 +1,24 @@
+# project4: the Simple VirtIO Block device (svirtb), its ring and its guest driver.
+#
+# PROJECT4_HOST_SRCS run in the hypervisor's kernel: the device backend and the
+# ring it reads. They call probe_read/probe_write (kev) and pager_map_page
+# (project3), so they join KERNEL_SRCS once those exist; until then adding
+# them would break the kernel link.
+# PROJECT4_GUEST_SRCS belong in the guest kernel only: the driver (plus the
+# ring, virt_queue.c); that kernel must define svirtb_virt_to_phys().
+PROJECT4_HOST_SRCS := project4/virtio/virt_queue.c project4/dev/simple_virtio.c
+PROJECT4_GUEST_SRCS := project4/virtio/virt_queue.c project4/driver/svirtb.c
+
+# Host tests: the ring alone, then the device model and the driver against
+# fake guest RAM and a fake disk_file (tests/host/fake_guest.c) and the real
+# MMIO region set.
+HOST_TESTS += test_virt_queue test_simple_virtio
+test_virt_queue_SRCS := tests/host/test_virt_queue.c project4/virtio/virt_queue.c \
+	tests/host/fake_guest.c
+test_simple_virtio_SRCS := tests/host/test_simple_virtio.c project4/dev/simple_virtio.c \
+	project4/virtio/virt_queue.c project4/driver/svirtb.c tests/host/fake_guest.c \
+	project3/vmexit/mmio_regions.c
+
+# A short fuzz run (30 s, FUZZ_CHECK_SECONDS to change) in make check-host;
+# tests/fuzz/run_fuzz.sh SECONDS is the long run. Needs clang with libFuzzer.
+HOST_SHELL_TESTS += tests/fuzz/run_fuzz.sh
