@@ -22,3 +22,9 @@ test_simple_virtio_SRCS := tests/host/test_simple_virtio.c project4/dev/simple_v
 # A short fuzz run (30 s, FUZZ_CHECK_SECONDS to change) in make check-host;
 # tests/fuzz/run_fuzz.sh SECONDS is the long run. Needs clang with libFuzzer.
 HOST_SHELL_TESTS += tests/fuzz/run_fuzz.sh
+
+# The long fuzz run: make fuzz [FUZZ_SECONDS=600].
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz:
+	bash tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS)
