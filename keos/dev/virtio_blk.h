@@ -46,7 +46,7 @@ struct virtio_blk_stats {
 
 /* Finds and initializes the device (once; later calls return the first result); *out is its blockdev. */
 int virtio_blk_init(struct blockdev **out);
-/* Sends one request of any type: bytes of buf go out (T_OUT) or come in (others); returns 0 or an error. */
+/* Sends a request of any type: buf goes out (T_OUT) or comes in (others); T_IN/T_OUT take whole sectors inside the device, other types at most 4096 bytes. 0 or an error. */
 int virtio_blk_request(uint32_t type, uint64_t sector, void *buf, uint32_t bytes);
 /* Asks the device to make completed writes durable; 0 when it has no write cache. */
 int virtio_blk_flush(void);
