@@ -9,8 +9,8 @@
  * storage_shutdown is the hook for the exit path (qemu_exit): it may run in
  * a panic, with interrupts off. It flushes only when this CPU holds no
  * spinlock, since a lock held by the failing code may be one the flush
- * needs, and it runs at most once, so a panic inside the flush cannot
- * recurse. */
+ * needs. A call made while another flushes returns at once, so a panic
+ * inside the flush cannot recurse. */
 #include "keos/fs/storage.h"
 #include "keos/arch/cpu.h"
 #include "keos/dev/virtio_blk.h"
@@ -26,7 +26,7 @@ static struct spinlock lock = SPINLOCK_INIT("storage");
 static enum init_state state;
 static enum fs_error result;
 static struct blockdev *disk;
-static bool shut_down;
+static bool flushing;
 
 /* The file count, from the superblock fs_mount has just validated. */
 static uint32_t mounted_file_count(struct blockdev *d)
@@ -99,10 +99,9 @@ struct blockdev *storage_blockdev(void)
 	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == DONE ? disk : NULL;
 }
 
-void storage_shutdown(void)
+/* The flush itself; the caller has excluded recursion. */
+static void flush_disk(void)
 {
-	if (__atomic_exchange_n(&shut_down, true, __ATOMIC_ACQ_REL))
-		return;
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != DONE || !disk)
 		return;
 	if (cpu_current()->intr_depth > 0) {
@@ -118,4 +117,13 @@ void storage_shutdown(void)
 		if (v)
 			printk("fs: flush before exit failed: %s\n", virtio_blk_strerror(v));
 	}
+}
+
+void storage_shutdown(void)
+{
+	/* A panic inside the flush calls qemu_exit, and so this, again. */
+	if (__atomic_exchange_n(&flushing, true, __ATOMIC_ACQ_REL))
+		return;
+	flush_disk();
+	__atomic_store_n(&flushing, false, __ATOMIC_RELEASE);
 }

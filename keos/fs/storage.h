@@ -9,6 +9,6 @@
 enum fs_error storage_init(void);
 /* The disk storage_init found (mounted or not), or NULL. */
 struct blockdev *storage_blockdev(void);
-/* Flushes written data to the disk; call right before the machine stops (safe from qemu_exit and panics, runs once). */
+/* Flushes written data to the disk; call right before the machine stops (safe from qemu_exit and panics; a nested call returns at once). */
 void storage_shutdown(void);
 #endif
