@@ -49,7 +49,7 @@ expected_file() {
 }
 
 cmd_written() {
-	local build=$1 pristine=$2 run=$3 fsutil=$1/tools/fsutil name size first nfiles=0
+	local fsutil=$1/tools/fsutil pristine=$2 run=$3 name size first nfiles=0
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	timeout 20 "$fsutil" check "$run" >/dev/null || fail "$run no longer mounts"
@@ -108,6 +108,9 @@ cmd_corrupt() {
 	cp "$pristine" "$dir/table.img"
 	printf 'X' | dd of="$dir/table.img" bs=1 seek=512 conv=notrunc status=none
 	boot_corrupt "scribbled file table" "$dir/table.img" 'checksum mismatch'
+
+	: >"$dir/empty.img"
+	boot_corrupt "empty disk" "$dir/empty.img" 'smaller than one sector'
 }
 
 here=$(dirname "$0")
