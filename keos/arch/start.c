@@ -11,6 +11,7 @@
 #include "keos/dev/lapic.h"
 #include "keos/dev/serial.h"
 #include "keos/dev/qemu_exit.h"
+#include "keos/fs/storage.h"
 #include "keos/mm/mm_init.h"
 #include "keos/mm/palloc.h"
 #include "keos/mm/vm.h"
@@ -71,6 +72,8 @@ void arch_start(uint32_t magic, uint32_t mbi_pa)
 	sched_init();
 	int n = guest ? guest_smp_start() : smp_start_aps();
 	printk("keos: %d CPU%s running\n", n, n == 1 ? "" : "s");
+	if (!guest)
+		storage_init();
 	keos_main(cmdline);
 	qemu_exit(KEOS_EXIT_SUCCESS);
 }

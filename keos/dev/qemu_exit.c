@@ -3,11 +3,14 @@
  * it, or another emulator), the CPU halts forever instead. */
 #include "keos/dev/qemu_exit.h"
 #include "keos/arch/x86.h"
+#include "keos/fs/storage.h"
 
 #define DEBUG_EXIT_PORT 0xf4
 
 void qemu_exit(enum keos_exit_code code)
 {
+	/* Written data must reach the disk image before the machine stops. */
+	storage_shutdown();
 	outl(DEBUG_EXIT_PORT, (uint32_t)code);
 	for (;;) {
 		cli();

@@ -6,8 +6,8 @@
  * blocks allocated (compared before and after, once its thread is freed).
  *
  * The command line selects tests: "test=NAME" runs one test, "test=PREFIX*"
- * those that start with PREFIX; tests whose names start with "selftest_"
- * (deliberate failures that check this runner) run only when selected. */
+ * those that start with PREFIX. Without a selection every test runs but
+ * the opt-in groups listed in opt_in_prefixes. */
 #include "keos/test/ktest.h"
 #include "keos/boot/boot.h"
 #include "keos/dev/qemu_exit.h"
@@ -78,10 +78,24 @@ static void test_thread(void *arg)
 	t->fn();
 }
 
+/* Tests that run only when the command line selects them: deliberate
+ * failures that check this runner, and tests that need a disk image
+ * attached (tools/run_kernel_tests.sh --drive, mk/storage.mk). */
+static const char *const opt_in_prefixes[] = { "selftest_", "storage_", "storagebad_" };
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static bool selected(const char *name, const char *filter)
 {
-	if (!filter)
-		return strncmp(name, "selftest_", 9) != 0 && strncmp(name, "storage", 7) != 0;
+	if (!filter) {
+		for (size_t i = 0; i < sizeof(opt_in_prefixes) / sizeof(opt_in_prefixes[0]); i++)
+			if (starts_with(name, opt_in_prefixes[i]))
+				return false;
+		return true;
+	}
 	size_t n = strlen(filter);
 	if (n && filter[n - 1] == '*')
 		return strncmp(name, filter, n - 1) == 0;
