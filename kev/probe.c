@@ -1,0 +1,82 @@
+/* The probe: host access to guest-physical memory (kev/probe.h).
+ *
+ * Every access goes through the VM's nested page table, one page at a time,
+ * because contiguous guest pages need not be contiguous on the host (and
+ * pages may be mapped lazily, or be a device's). A range is checked whole
+ * before a single byte moves, so a copy that fails has changed nothing. A gpa
+ * that is not mapped is offered to vm->npt_miss (the lazy pager) once. */
+#include "kev/probe.h"
+#include "kev/vm.h"
+#include "keos/mm/vm.h"
+#include "keos/sync/spinlock.h"
+#include <string.h>
+
+static void *walk(struct vm *vm, gpa_t gpa)
+{
+	hpa_t hpa;
+	spin_lock(&vm->npt_lock);
+	enum ept_mapping_error err = ept_walk(&vm->npt, gpa, &hpa, NULL);
+	spin_unlock(&vm->npt_lock);
+	if (err != EPT_OK || hpa >= PHYS_MAP_SIZE)
+		return NULL;
+	return phys_to_virt(hpa);
+}
+
+void *vm_gpa_to_hva(struct vm *vm, gpa_t gpa)
+{
+	void *hva = walk(vm, gpa);
+	if (!hva && vm->npt_miss && vm->npt_miss(vm, gpa & ~(GUEST_PAGE_SIZE - 1)))
+		hva = walk(vm, gpa);
+	return hva;
+}
+
+/* True if every byte of [gpa, gpa + len) is mapped; len > 0. */
+static bool range_mapped(struct vm *vm, gpa_t gpa, size_t len)
+{
+	gpa_t last = gpa + len - 1;
+	if (last < gpa)
+		return false;
+	for (gpa_t page = gpa & ~(GUEST_PAGE_SIZE - 1);; page += GUEST_PAGE_SIZE) {
+		if (!vm_gpa_to_hva(vm, page))
+			return false;
+		if (page >= (last & ~(GUEST_PAGE_SIZE - 1)))
+			return true;
+	}
+}
+
+/* Copies len bytes between guest memory at gpa and buf, page by page. */
+static bool copy(struct probe *p, gpa_t gpa, void *buf, size_t len, bool to_guest)
+{
+	if (len == 0)
+		return true;
+	struct vm *vm = p->vm;
+	if (!range_mapped(vm, gpa, len))
+		return false;
+	uint8_t *b = buf;
+	while (len) {
+		size_t chunk = GUEST_PAGE_SIZE - (gpa & (GUEST_PAGE_SIZE - 1));
+		if (chunk > len)
+			chunk = len;
+		uint8_t *hva = vm_gpa_to_hva(vm, gpa);
+		if (!hva)
+			return false;     /* unmapped meanwhile by another CPU */
+		if (to_guest)
+			memcpy(hva, b, chunk);
+		else
+			memcpy(b, hva, chunk);
+		gpa += chunk;
+		b += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+bool probe_read(struct probe *p, gpa_t gpa, void *buf, size_t len)
+{
+	return copy(p, gpa, buf, len, false);
+}
+
+bool probe_write(struct probe *p, gpa_t gpa, const void *buf, size_t len)
+{
+	return copy(p, gpa, (void *)buf, len, true);
+}

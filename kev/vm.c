@@ -1,0 +1,313 @@
+/* The VM builder and the VM's lifetime (see vm.h).
+ *
+ * Locking: vm->lock protects the outcome (stopping, status, error, report),
+ * the serial console and the set of started vCPU threads; vm->npt_lock
+ * protects the nested table. A vCPU thread reads vm->stopping without the
+ * lock at each exit: once set it never clears, and the worst a stale read
+ * costs is one more trip into the guest.
+ *
+ * Lifetime: vm_create -> (load, pin, add controllers) -> vm_run -> vm_join ->
+ * vm_destroy. vm_join returns only when every started vCPU thread has ended,
+ * so vm_destroy never frees what a vCPU still uses. */
+#include "kev/vm.h"
+#include "kev/vcpu.h"
+#include "kev/svm.h"
+#include "kev/vmcb.h"
+#include "kev/probe.h"
+#include "keos/arch/cpu.h"
+#include "keos/arch/x86.h"
+#include "keos/lib/format.h"
+#include "keos/lib/printk.h"
+#include "keos/mm/kmalloc.h"
+#include "keos/mm/palloc.h"
+#include "keos/mm/vm.h"
+#include "keos/thread/thread.h"
+#include <string.h>
+
+static int next_vm_id = 1;
+
+static bool map_ram(struct vm *vm)
+{
+	vm->ram = kzalloc(vm->ram_pages * sizeof(void *));
+	if (!vm->ram)
+		return false;
+	for (size_t i = 0; i < vm->ram_pages; i++) {
+		vm->ram[i] = page_alloc();
+		if (!vm->ram[i])
+			return false;
+		if (ept_map(&vm->npt, i * GUEST_PAGE_SIZE, virt_to_phys(vm->ram[i]), EPT_PERM_RWX) != EPT_OK)
+			return false;
+	}
+	return true;
+}
+
+struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes)
+{
+	svm_init();
+	if (nvcpus == 0 || nvcpus > KEV_MAX_VCPUS || ram_bytes == 0)
+		return NULL;
+	struct vm *vm = kzalloc(sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->id = __atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED);
+	spinlock_init(&vm->lock, "vm");
+	spinlock_init(&vm->npt_lock, "vm-npt");
+	vm->probe.vm = vm;
+	vm->ram_bytes = (ram_bytes + GUEST_PAGE_SIZE - 1) & ~(GUEST_PAGE_SIZE - 1);
+	vm->ram_pages = vm->ram_bytes / GUEST_PAGE_SIZE;
+	vm->asid = svm_asid_alloc();
+	if (!vm->asid || ept_init(&vm->npt) != EPT_OK || !map_ram(vm))
+		goto fail;
+	for (unsigned i = 0; i < nvcpus; i++) {
+		vm->vcpus[i] = vcpu_create(vm, i);
+		if (!vm->vcpus[i])
+			goto fail;
+		vm->vcpus[i]->cpu = (int)(i % (unsigned)ncpus);
+		vm->nvcpus++;
+	}
+	struct vmexit_controller *builtin[] = {
+		&vmexit_cpuid_controller, &vmexit_msr_controller, &vmexit_pio_controller,
+		&vmexit_hypercall_controller, &vmexit_hlt_controller,
+	};
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		vm->controllers[vm->ncontrollers++] = builtin[i];
+	return vm;
+fail:
+	vm_destroy(vm);
+	return NULL;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->running)
+		panic("kev: vm_destroy of vm %d, which is running (vm_join first)", vm->id);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	if (vm->ram) {
+		for (size_t i = 0; i < vm->ram_pages; i++)
+			if (vm->ram[i])
+				page_free(vm->ram[i]);
+		kfree(vm->ram);
+	}
+	ept_destroy(&vm->npt);
+	if (vm->asid)
+		svm_asid_free(vm->asid);
+	kfree(vm);
+}
+
+bool vm_load(struct vm *vm, gpa_t gpa, const void *image, size_t size)
+{
+	return probe_write(&vm->probe, gpa, image, size);
+}
+
+/* The identity map of the flat boot, in guest RAM (layout in vm.h). */
+static bool build_flat_tables(struct vm *vm)
+{
+	const uint64_t P = 1, W = 2, PS = 0x80;
+	uint64_t e = KEV_FLAT_PDPT_GPA | P | W;
+	if (!probe_write(&vm->probe, KEV_FLAT_PML4_GPA, &e, sizeof(e)))
+		return false;
+	for (uint64_t gib = 0; gib < KEV_FLAT_MAP_BYTES >> 30; gib++) {
+		gpa_t pd = KEV_FLAT_PD_GPA + gib * GUEST_PAGE_SIZE;
+		e = pd | P | W;
+		if (!probe_write(&vm->probe, KEV_FLAT_PDPT_GPA + gib * 8, &e, sizeof(e)))
+			return false;
+		uint64_t entries[512];
+		for (int i = 0; i < 512; i++)
+			entries[i] = ((gib << 30) + ((uint64_t)i << 21)) | P | W | PS;
+		if (!probe_write(&vm->probe, pd, entries, sizeof(entries)))
+			return false;
+	}
+	static const uint64_t gdt[] = { 0, 0x00af9a000000ffffull, 0x00cf92000000ffffull };
+	return probe_write(&vm->probe, KEV_FLAT_GDT_GPA, gdt, sizeof(gdt));
+}
+
+bool vm_load_flat64(struct vm *vm, const void *image, size_t size)
+{
+	if (vm->ram_bytes < KEV_FLAT_LOAD_GPA + size + GUEST_PAGE_SIZE)
+		return false;
+	if (!build_flat_tables(vm) || !vm_load(vm, KEV_FLAT_LOAD_GPA, image, size))
+		return false;
+	struct vcpu *v = vm->vcpus[0];
+	vcpu_set_long_mode(v, KEV_FLAT_PML4_GPA, KEV_FLAT_GDT_GPA, 3 * 8 - 1, KEV_FLAT_LOAD_GPA,
+	                   vm->ram_bytes);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i]->vmcb->control.intercept_exceptions = 0xffffffffu;
+	return true;
+}
+
+void vm_pin_vcpu(struct vm *vm, unsigned id, int cpu)
+{
+	if (id >= vm->nvcpus || cpu < 0 || cpu >= ncpus)
+		panic("kev: cannot pin vcpu %u of vm %d to cpu %d", id, vm->id, cpu);
+	if (vm->vcpus[id]->thread)
+		panic("kev: vcpu %u of vm %d is already running", id, vm->id);
+	vm->vcpus[id]->cpu = cpu;
+}
+
+bool vm_add_controller(struct vm *vm, struct vmexit_controller *ctl)
+{
+	if (vm->ncontrollers == KEV_MAX_CONTROLLERS)
+		return false;
+	vm->controllers[vm->ncontrollers++] = ctl;
+	return true;
+}
+
+void vm_set_timeout(struct vm *vm, uint64_t ticks)
+{
+	vm->deadline = ticks;   /* relative until vm_run makes it absolute */
+}
+
+bool vm_run(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	if (vm->running || vm->vcpus[0]->thread) {
+		spin_unlock(&vm->lock);
+		panic("kev: vm %d is already running", vm->id);
+	}
+	vm->running = true;
+	if (vm->deadline)
+		vm->deadline += timer_ticks();
+	bool ok = vcpu_start(vm->vcpus[0]);
+	if (!ok)
+		vm->running = false;
+	spin_unlock(&vm->lock);
+	return ok;
+}
+
+bool vm_start_vcpu(struct vm *vm, unsigned id, const struct vcpu *from, uint64_t rip, uint64_t rsp)
+{
+	spin_lock(&vm->lock);
+	struct vcpu *v = id < vm->nvcpus ? vm->vcpus[id] : NULL;
+	if (!v || v->thread || vm->stopping || !vm->running) {
+		spin_unlock(&vm->lock);
+		return false;
+	}
+	const struct vmcb_save_area *fs = &from->vmcb->save;
+	struct vmcb_save_area *s = &v->vmcb->save;
+	s->cs = fs->cs, s->ds = fs->ds, s->es = fs->es, s->ss = fs->ss, s->fs = fs->fs, s->gs = fs->gs;
+	s->gdtr = fs->gdtr, s->idtr = fs->idtr, s->tr = fs->tr, s->ldtr = fs->ldtr;
+	s->cpl = fs->cpl;
+	s->g_pat = fs->g_pat;
+	v->vmcb->control.intercept_exceptions = from->vmcb->control.intercept_exceptions;
+	v->state.cr0 = from->state.cr0;
+	v->state.cr3 = from->state.cr3;
+	v->state.cr4 = from->state.cr4;
+	v->state.efer = from->state.efer;
+	v->state.rflags = 2;
+	v->state.rip = rip;
+	v->state.gpr[GPR_RSP] = rsp;
+	bool ok = vcpu_start(v);
+	spin_unlock(&vm->lock);
+	return ok;
+}
+
+int vm_join(struct vm *vm)
+{
+	bool joined[KEV_MAX_VCPUS] = { false };
+	for (;;) {
+		struct thread *t = NULL;
+		unsigned id = 0;
+		spin_lock(&vm->lock);
+		for (unsigned i = 0; i < vm->nvcpus && !t; i++)
+			if (vm->vcpus[i]->thread && !joined[i])
+				t = vm->vcpus[i]->thread, id = i;
+		spin_unlock(&vm->lock);
+		if (!t)
+			break;
+		thread_join(t);
+		joined[id] = true;
+	}
+	pio_serial_flush(vm);
+	spin_lock(&vm->lock);
+	vm->running = false;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i]->thread = NULL;
+	spin_unlock(&vm->lock);
+	return vm->exit_status;
+}
+
+void vm_exit_with(struct vm *vm, int status)
+{
+	spin_lock(&vm->lock);
+	if (!vm->stopping) {
+		vm->exit_status = status;
+		vm->error = VM_ERR_NONE;
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&vm->lock);
+}
+
+void vm_stop(struct vm *vm, enum vm_error err, const char *report)
+{
+	spin_lock(&vm->lock);
+	if (!vm->stopping) {
+		vm->error = err;
+		vm->exit_status = -1;
+		ksnprintf(vm->report, sizeof(vm->report), "%s", report);
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&vm->lock);
+}
+
+bool vm_stopping(struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+enum vm_error vm_error(const struct vm *vm)
+{
+	return vm->error;
+}
+
+const char *vm_error_name(enum vm_error err)
+{
+	switch (err) {
+	case VM_ERR_NONE: return "none";
+	case VM_ERR_UNHANDLED_EXIT: return "unhandled exit";
+	case VM_ERR_BAD_GUEST_ACCESS: return "bad guest access";
+	case VM_ERR_DECODE: return "undecodable instruction";
+	case VM_ERR_NO_MEMORY: return "out of memory";
+	case VM_ERR_DEVICE: return "device error";
+	case VM_ERR_TRIPLE_FAULT: return "triple fault";
+	case VM_ERR_TIMEOUT: return "timeout";
+	}
+	return "unknown error";
+}
+
+const char *vm_report(const struct vm *vm)
+{
+	return vm->report;
+}
+
+const char *vm_console(const struct vm *vm, size_t *len)
+{
+	if (len)
+		*len = vm->serial.capture_len;
+	return vm->serial.capture;
+}
+
+enum ept_mapping_error vm_npt_map(struct vm *vm, gpa_t gpa, void *page, unsigned perm)
+{
+	spin_lock(&vm->npt_lock);
+	enum ept_mapping_error err = ept_map(&vm->npt, gpa, virt_to_phys(page), perm);
+	spin_unlock(&vm->npt_lock);
+	return err;
+}
+
+enum ept_mapping_error vm_npt_unmap(struct vm *vm, gpa_t gpa, void **page)
+{
+	hpa_t hpa;
+	spin_lock(&vm->npt_lock);
+	enum ept_mapping_error err = ept_unmap(&vm->npt, gpa, &hpa);
+	spin_unlock(&vm->npt_lock);
+	if (err != EPT_OK)
+		return err;
+	if (page)
+		*page = phys_to_virt(hpa);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		__atomic_store_n(&vm->vcpus[i]->flush_tlb, true, __ATOMIC_RELEASE);
+	return EPT_OK;
+}

@@ -1,0 +1,147 @@
+/* Virtual machines: the builder and the owner of everything a guest uses.
+ *
+ * A VM has guest RAM (host pages mapped at guest-physical 0 .. ram_bytes in
+ * the nested page table), one ASID shared by its vCPUs, the exit-controller
+ * chain, the serial console capture, and its outcome: the status the guest
+ * exited with, or the error that stopped it with a readable report.
+ *
+ *     struct vm *vm = vm_create(1, 1 << 20);
+ *     vm_load_flat64(vm, image, size);          // or set up the vCPUs yourself
+ *     vm_run(vm);                               // starts vCPU 0
+ *     int status = vm_join(vm);                 // waits until the guest exits
+ *     if (vm_error(vm) != VM_ERR_NONE) printk("%s\n", vm_report(vm));
+ *     vm_destroy(vm);
+ *
+ * The flat 64-bit boot (vm_load_flat64) is what kev's test guests use: the
+ * image is copied to KEV_FLAT_LOAD_GPA and vCPU 0 starts there in long mode,
+ * CPL 0, interrupts off, RSP at the top of RAM, with page tables kev builds in
+ * guest RAM: an identity map of guest-physical 0 .. 4 GiB in 2 MiB pages
+ * (PML4 at 0x1000, PDPT at 0x2000, four PDs at 0x3000-0x6fff) and a GDT at
+ * 0x7000 (0x08 64-bit code, 0x10 data). Addresses above RAM are mapped in the
+ * guest's tables but not in the nested table, so touching them is a #NPF.
+ * Guest exceptions are intercepted (the guest has no IDT), so a fault shows
+ * up as an unhandled-exit report instead of a triple fault.
+ *
+ * Devices and the lazy pager (project3) hook in without changing kev:
+ *   - a #NPF controller added with vm_add_controller() finds MMIO regions in
+ *     vm->mmio_ctl or loads guest pages with vm_npt_map();
+ *   - vm->npt_miss lets the probe ask the pager for a page that is not
+ *     mapped yet (return true once gpa is mapped);
+ *   - vm->priv is the owner's (the pager, the devices). */
+#ifndef KEV_VM_H
+#define KEV_VM_H
+#include "kev/types.h"
+#include "kev/vmexit.h"
+#include "keos/sync/spinlock.h"
+#include "project3/ept.h"
+
+#define KEV_MAX_VCPUS       8
+#define KEV_MAX_CONTROLLERS 16
+#define KEV_REPORT_SIZE     1536
+#define KEV_SERIAL_CAPTURE  4096
+#define KEV_SERIAL_LINE     160
+
+/* The flat 64-bit boot's layout (see above). */
+#define KEV_FLAT_PML4_GPA   0x1000
+#define KEV_FLAT_PDPT_GPA   0x2000
+#define KEV_FLAT_PD_GPA     0x3000   /* 4 pages */
+#define KEV_FLAT_GDT_GPA    0x7000
+#define KEV_FLAT_LOAD_GPA   0x10000
+#define KEV_FLAT_MAP_BYTES  (4ull << 30)
+
+struct vcpu;
+struct mmio_ctl;
+
+/* The probe handed to devices (kev/probe.h): guest-physical memory of one VM. */
+struct probe {
+	struct vm *vm;
+};
+
+struct vm_serial {
+	uint8_t lcr;                         /* line control (DLAB in bit 7) */
+	char line[KEV_SERIAL_LINE + 1];      /* the current, unprinted line */
+	size_t line_len;
+	char capture[KEV_SERIAL_CAPTURE];    /* everything written, for tests */
+	size_t capture_len;
+	bool capture_full;
+};
+
+struct vm {
+	int id;                              /* "[guest N]" on the console */
+	unsigned nvcpus;
+	struct vcpu *vcpus[KEV_MAX_VCPUS];
+	uint32_t asid;
+
+	struct ept npt;                      /* the nested page table */
+	struct spinlock npt_lock;            /* serializes changes and walks */
+	uint64_t ram_bytes;
+	size_t ram_pages;
+	void **ram;                          /* ram[i]: host page at gpa i * 4 KiB */
+	struct probe probe;
+	bool (*npt_miss)(struct vm *vm, gpa_t gpa);
+
+	struct vmexit_controller *controllers[KEV_MAX_CONTROLLERS];
+	unsigned ncontrollers;
+	struct mmio_ctl *mmio_ctl;           /* project3's device regions, or NULL */
+	void *priv;
+
+	struct spinlock lock;                /* the fields below */
+	bool running;                        /* vm_run called, vm_join not finished */
+	volatile bool stopping;              /* every vCPU leaves its loop at its next exit */
+	int exit_status;
+	enum vm_error error;
+	char report[KEV_REPORT_SIZE];
+	uint64_t deadline;                   /* timer tick at which the VM is stopped (0: none) */
+	struct vm_serial serial;
+};
+
+/* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU
+ * i mod ncpus) and ram_bytes of zeroed guest RAM (rounded up to pages) at
+ * gpa 0. NULL when out of memory or ASIDs. Panics when the CPU has no SVM
+ * with nested paging. */
+struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes);
+/* Frees everything: RAM, tables, vCPUs, the ASID. The VM must not be running. */
+void vm_destroy(struct vm *vm);
+
+/* Copies image into guest RAM at gpa; false if it does not fit. */
+bool vm_load(struct vm *vm, gpa_t gpa, const void *image, size_t size);
+/* The flat 64-bit boot (see above): loads image at KEV_FLAT_LOAD_GPA and sets up vCPU 0. */
+bool vm_load_flat64(struct vm *vm, const void *image, size_t size);
+/* Pins vCPU id to host CPU cpu (before it starts). */
+void vm_pin_vcpu(struct vm *vm, unsigned id, int cpu);
+/* Appends a controller to the chain (after the built-in ones); false when full. */
+bool vm_add_controller(struct vm *vm, struct vmexit_controller *ctl);
+/* Stops the VM with VM_ERR_TIMEOUT if it still runs ticks timer ticks after vm_run. */
+void vm_set_timeout(struct vm *vm, uint64_t ticks);
+
+/* Starts the bootstrap vCPU; false when out of memory. */
+bool vm_run(struct vm *vm);
+/* Starts vCPU id (not yet started) at rip/rsp with the paging and segments of
+ * vCPU from; false if id is invalid or already started, or the VM is stopping. */
+bool vm_start_vcpu(struct vm *vm, unsigned id, const struct vcpu *from, uint64_t rip, uint64_t rsp);
+/* Waits until every started vCPU has left its loop; returns the exit status
+ * (meaningful when vm_error() is VM_ERR_NONE). */
+int vm_join(struct vm *vm);
+
+/* Ends the VM at the guest's request with status (the first request wins). */
+void vm_exit_with(struct vm *vm, int status);
+/* Ends the VM with err and report as its report (the first stop wins). */
+void vm_stop(struct vm *vm, enum vm_error err, const char *report);
+/* True once the VM is ending. */
+bool vm_stopping(struct vm *vm);
+
+/* The outcome, after vm_join. */
+enum vm_error vm_error(const struct vm *vm);
+const char *vm_error_name(enum vm_error err);
+const char *vm_report(const struct vm *vm);      /* "" when the guest exited normally */
+/* Every byte the guest wrote to its console (NUL-terminated), and its length. */
+const char *vm_console(const struct vm *vm, size_t *len);
+
+/* Nested-table changes, serialized with the probe; they flush the guest TLB
+ * on every vCPU's next VMRUN. page is a kernel virtual address. */
+enum ept_mapping_error vm_npt_map(struct vm *vm, gpa_t gpa, void *page, unsigned perm);
+enum ept_mapping_error vm_npt_unmap(struct vm *vm, gpa_t gpa, void **page);
+/* The host kernel address of the byte at gpa, or NULL if it is not mapped
+ * (the translation the probe does, one page at a time). */
+void *vm_gpa_to_hva(struct vm *vm, gpa_t gpa);
+#endif

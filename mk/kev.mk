@@ -1,0 +1,41 @@
+# kev: the hypervisor core (SVM, vCPUs, VMs, the exit-controller chain, the
+# probe) and project3's nested page table, in every kernel.
+KERNEL_SRCS += kev/svm.c kev/svm_run.S kev/exit.c kev/vmexit.c kev/vcpu.c kev/vm.c \
+	kev/probe.c kev/guest_walk.c \
+	kev/vmexit/cpuid.c kev/vmexit/msr.c kev/vmexit/pio.c kev/vmexit/hypercall.c \
+	kev/vmexit/hlt.c \
+	project3/ept.c
+
+# Kernel tests: small guests (tests/guests/*.S) assembled into flat 64-bit
+# binaries linked at 0x10000 (KEV_FLAT_LOAD_GPA) and embedded in the test
+# kernel by tests/guests/images.S.
+KEV_GUESTS := cpuid msr msr_unknown serial hypercall unmapped exit ud2 bench rendezvous smp
+KEV_GUEST_BINS := $(KEV_GUESTS:%=$(BUILD)/guests/%.bin)
+KTEST_SRCS += tests/guests/images.S tests/kernel/kev_guests.c \
+	tests/kernel/test_kev_basic.c tests/kernel/test_kev_errors.c \
+	tests/kernel/test_kev_smp.c tests/kernel/test_kev_probe.c tests/kernel/test_kev_bench.c
+
+$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.h kev/hypercall.h
+	@mkdir -p $(dir $@)
+	@echo "  GUEST   $<"
+	$(Q)$(CC) -c -I. -D__ASSEMBLY__ -o $(@:.bin=.o) $<
+	$(Q)$(LD) -nostdlib -N -z noexecstack --no-warn-rwx-segments -Ttext=0x10000 -e guest_start \
+		-o $(@:.bin=.elf) $(@:.bin=.o)
+	$(Q)$(OBJCOPY) -O binary $(@:.bin=.elf) $@
+
+# .incbin is invisible to -MMD: depend on the binaries explicitly.
+$(BUILD)/k/tests/guests/images.o: $(KEV_GUEST_BINS)
+$(BUILD)/k/tests/guests/images.o: KASFLAGS += -Wa,-I$(BUILD)/guests
+
+# Host tests: the nested table and the guest page-table walk on fake memory.
+HOST_TESTS += test_ept test_guest_walk
+test_ept_SRCS := tests/host/test_ept.c project3/ept.c
+test_guest_walk_SRCS := tests/host/test_guest_walk.c kev/guest_walk.c
+
+# The exit benchmark alone (it also runs, as the test kev_bench_hypercall_exits,
+# in make check): prints "kev: N exits in T ms: E exits/s".
+.PHONY: bench-kev
+bench-kev: $(BUILD)/keos-test.elf
+	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" \
+		bash tools/qemu_run.sh --timeout 120 --append "test=kev_bench_*" $(BUILD)/keos-test.elf \
+		| tr -d '\r' | grep -E '^(kev: [0-9]+ exits|test )'

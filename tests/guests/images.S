@@ -1,0 +1,21 @@
+/* The test guests (tests/guests/NAME.S), assembled to flat binaries by
+ * mk/kev.mk and embedded here: kev_guest_NAME_start .. kev_guest_NAME_end. */
+	.section .rodata
+.macro guest name
+	.global kev_guest_\name\()_start, kev_guest_\name\()_end
+	.balign 16
+kev_guest_\name\()_start:
+	.incbin "\name\().bin"
+kev_guest_\name\()_end:
+.endm
+	guest cpuid
+	guest msr
+	guest msr_unknown
+	guest serial
+	guest hypercall
+	guest unmapped
+	guest exit
+	guest ud2
+	guest bench
+	guest rendezvous
+	guest smp
