@@ -7,6 +7,7 @@
  * covers its gpa: map reports it as EPT_ERR_DUPLICATED, walk and unmap as
  * EPT_ERR_NOT_EXIST, since they only understand 4 KiB leaves. */
 #include "project3/ept.h"
+#include "keos/lib/printk.h"
 #include <string.h>
 
 #define PTE_P     (1ull << 0)
@@ -23,6 +24,18 @@ static unsigned index_at(gpa_t gpa, int level)
 	return (unsigned)(gpa >> (12 + 9 * level)) & (ENTRIES - 1);
 }
 
+enum ept_mapping_error ept_init(struct ept *ept)
+{
+	ept->pml4 = ept_table_alloc();
+	return ept->pml4 ? EPT_OK : EPT_ERR_NO_MEMORY;
+}
+
+hpa_t ept_root_pa(const struct ept *ept)
+{
+	return ept_table_pa(ept->pml4);
+}
+
+/* BEGIN SOLUTION */
 static uint64_t leaf_entry(hpa_t hpa, unsigned perm)
 {
 	uint64_t e = hpa | PTE_P | PTE_U;
@@ -41,17 +54,6 @@ static unsigned entry_perm(uint64_t e)
 	if (!(e & PTE_NX))
 		perm |= EPT_PERM_EXEC;
 	return perm;
-}
-
-enum ept_mapping_error ept_init(struct ept *ept)
-{
-	ept->pml4 = ept_table_alloc();
-	return ept->pml4 ? EPT_OK : EPT_ERR_NO_MEMORY;
-}
-
-hpa_t ept_root_pa(const struct ept *ept)
-{
-	return ept_table_pa(ept->pml4);
 }
 
 /* Finds the level-0 (page table) entry for gpa in *slot. A missing table on
@@ -79,8 +81,36 @@ static enum ept_mapping_error leaf_slot(const struct ept *ept, gpa_t gpa, bool c
 	return EPT_OK;
 }
 
+static bool table_empty(const uint64_t *table)
+{
+	for (int i = 0; i < ENTRIES; i++)
+		if (table[i])
+			return false;
+	return true;
+}
+
+static void free_level(uint64_t *table, int level)
+{
+	if (level > 0) {
+		for (int i = 0; i < ENTRIES; i++)
+			if ((table[i] & PTE_P) && !(table[i] & PTE_PS))
+				free_level(ept_table_va(table[i] & PTE_ADDR), level - 1);
+	}
+	ept_table_free(table);
+}
+/* END SOLUTION */
+
+/* Maps the 4 KiB host page at hpa at guest-physical gpa with perm (enum
+ * ept_perm bits), building the missing PDPT, PD and PT on the way
+ * (ept_table_alloc(); an intermediate entry is present, writable and user).
+ * The leaf is present and user; writable iff EPT_PERM_WRITE; NX iff no
+ * EPT_PERM_EXEC. Errors, checked in this order: EPT_ERR_BAD_PERM (no READ, or
+ * a bit outside enum ept_perm), EPT_ERR_UNALIGNED (gpa or hpa), EPT_ERR_OUT_OF_RANGE
+ * (gpa of 2^48 or more, hpa of 2^52 or more), EPT_ERR_DUPLICATED (gpa
+ * already mapped: the table is left exactly as it was), EPT_ERR_NO_MEMORY. */
 enum ept_mapping_error ept_map(struct ept *ept, gpa_t gpa, hpa_t hpa, unsigned perm)
 {
+	/* BEGIN SOLUTION */
 	if (!(perm & EPT_PERM_READ) || (perm & ~(unsigned)EPT_PERM_RWX))
 		return EPT_ERR_BAD_PERM;
 	if ((gpa | hpa) & (GUEST_PAGE_SIZE - 1))
@@ -99,18 +129,17 @@ enum ept_mapping_error ept_map(struct ept *ept, gpa_t gpa, hpa_t hpa, unsigned p
 		return err;
 	*slot = leaf_entry(hpa, perm);
 	return EPT_OK;
+	/* END SOLUTION */
 }
 
-static bool table_empty(const uint64_t *table)
-{
-	for (int i = 0; i < ENTRIES; i++)
-		if (table[i])
-			return false;
-	return true;
-}
-
+/* Removes the mapping of the page-aligned gpa and returns the page it mapped
+ * in *hpa (if hpa is not NULL). A table the removal leaves empty is freed
+ * (ept_table_free()) and its entry in the level above cleared, up to (not
+ * including) the PML4. Errors: EPT_ERR_UNALIGNED, EPT_ERR_OUT_OF_RANGE,
+ * EPT_ERR_NOT_EXIST (nothing mapped at gpa). */
 enum ept_mapping_error ept_unmap(struct ept *ept, gpa_t gpa, hpa_t *hpa)
 {
+	/* BEGIN SOLUTION */
 	if (gpa & (GUEST_PAGE_SIZE - 1))
 		return EPT_ERR_UNALIGNED;
 	if (gpa >> EPT_GPA_BITS)
@@ -138,10 +167,16 @@ enum ept_mapping_error ept_unmap(struct ept *ept, gpa_t gpa, hpa_t *hpa)
 		*path[level + 1] = 0;
 	}
 	return EPT_OK;
+	/* END SOLUTION */
 }
 
+/* Translates any gpa (aligned or not): *hpa receives the host-physical
+ * address of that byte, *perm the page's enum ept_perm bits; either pointer
+ * may be NULL. Changes nothing. Errors: EPT_ERR_OUT_OF_RANGE, EPT_ERR_NOT_EXIST
+ * (some level on the way is not present). */
 enum ept_mapping_error ept_walk(const struct ept *ept, gpa_t gpa, hpa_t *hpa, unsigned *perm)
 {
+	/* BEGIN SOLUTION */
 	if (gpa >> EPT_GPA_BITS)
 		return EPT_ERR_OUT_OF_RANGE;
 	uint64_t *slot;
@@ -152,23 +187,18 @@ enum ept_mapping_error ept_walk(const struct ept *ept, gpa_t gpa, hpa_t *hpa, un
 	if (perm)
 		*perm = entry_perm(*slot);
 	return EPT_OK;
+	/* END SOLUTION */
 }
 
-static void free_level(uint64_t *table, int level)
-{
-	if (level > 0) {
-		for (int i = 0; i < ENTRIES; i++)
-			if ((table[i] & PTE_P) && !(table[i] & PTE_PS))
-				free_level(ept_table_va(table[i] & PTE_ADDR), level - 1);
-	}
-	ept_table_free(table);
-}
-
+/* Frees every table page of ept, the root included (never the pages the
+ * leaves map: they belong to whoever mapped them), and sets ept->pml4 to NULL. */
 void ept_destroy(struct ept *ept)
 {
+	/* BEGIN SOLUTION */
 	if (ept->pml4)
 		free_level(ept->pml4, 3);
 	ept->pml4 = NULL;
+	/* END SOLUTION */
 }
 
 const char *ept_strerror(enum ept_mapping_error e)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "project3/ept.h"
+#include "keos/lib/printk.h"
 
 #define POOL_PAGES   256
 #define FAKE_PA_BASE 0x40000000ull
@@ -68,6 +69,14 @@ void *ept_table_va(hpa_t pa)
 	ck_assert_msg(pa >= FAKE_PA_BASE && pa < FAKE_PA_BASE + POOL_PAGES * 4096 && !(pa & 0xfff),
 	              "0x%llx is not a table's physical address", (unsigned long long)pa);
 	return pool + (pa - FAKE_PA_BASE);
+}
+
+/* The handout's stubs panic ("not yet implemented"): fail the test, not the run. */
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	(void)fmt;
+	ck_abort_msg("panic at %s:%d", file, line);
+	abort();
 }
 
 static struct ept ept;
