@@ -77,6 +77,15 @@ int vmexit_report(struct vcpu *v, const struct exit_reason *e, char *buf, size_t
 	return (int)r.len;
 }
 
+enum vm_error vmexit_unhandled_error(uint64_t code)
+{
+	switch (code) {
+	case SVM_EXIT_NPF: return VM_ERR_BAD_GUEST_ACCESS;
+	case SVM_EXIT_SHUTDOWN: return VM_ERR_TRIPLE_FAULT;
+	default: return VM_ERR_UNHANDLED_EXIT;
+	}
+}
+
 enum vmexit_verdict vmexit_dispatch(struct vcpu *v, const struct exit_reason *e)
 {
 	struct vm *vm = v->vm;
@@ -88,6 +97,6 @@ enum vmexit_verdict vmexit_dispatch(struct vcpu *v, const struct exit_reason *e)
 	}
 	char report[KEV_REPORT_SIZE - 64];
 	vmexit_report(v, e, report, sizeof(report));
-	vcpu_fail(v, VM_ERR_UNHANDLED_EXIT, "%s", report);
+	vcpu_fail(v, vmexit_unhandled_error(e->code), "%s", report);
 	return VMEXIT_STOP;
 }

@@ -38,8 +38,13 @@ struct vmexit_controller {
 };
 
 /* Offers exit to vcpu's VM's controllers in order; an unhandled exit stops the
- * VM (VM_ERR_UNHANDLED_EXIT) with the report. Returns RESUME or STOP. */
+ * VM with the report and vmexit_unhandled_error(). Returns RESUME or STOP. */
 enum vmexit_verdict vmexit_dispatch(struct vcpu *vcpu, const struct exit_reason *exit);
+/* The error an unhandled exit stops the VM with: VM_ERR_BAD_GUEST_ACCESS for
+ * #NPF (guest-physical memory that is neither RAM nor a device),
+ * VM_ERR_TRIPLE_FAULT for SHUTDOWN, VM_ERR_UNHANDLED_EXIT for the rest
+ * (VMRUN's own failure, VMEXIT_INVALID, included). */
+enum vm_error vmexit_unhandled_error(uint64_t code);
 /* Writes the readable report of exit into buf (several lines, no trailing newline). */
 int vmexit_report(struct vcpu *vcpu, const struct exit_reason *exit, char *buf, size_t size);
 

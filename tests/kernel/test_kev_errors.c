@@ -33,7 +33,7 @@ KTEST(kev_msr_unknown_stops_vm)
 KTEST(kev_unmapped_access_reports_gpa)
 {
 	char report[KEV_REPORT_SIZE];
-	run_expect_error(kev_test_vm(GUEST_IMAGE(unmapped), 1), VM_ERR_UNHANDLED_EXIT,
+	run_expect_error(kev_test_vm(GUEST_IMAGE(unmapped), 1), VM_ERR_BAD_GUEST_ACCESS,
 	                 report, sizeof(report));
 	KASSERT(kev_contains(report, "(NPF)"));
 	KASSERT(kev_contains(report, "gpa 0x40000000 read, not present"));
@@ -61,6 +61,17 @@ KTEST(kev_guest_exception_reported)
 	                 report, sizeof(report));
 	KASSERT(kev_contains(report, "(EXCP_UD) at rip 0x10001"));
 	KASSERT(kev_contains(report, "bytes at rip: 0f 0b"));
+}
+
+/* Without the exception intercepts the flat guest has no IDT: #UD, then #GP
+ * delivering it, then a double fault, then shutdown. */
+KTEST(kev_triple_fault_reported)
+{
+	struct vm *vm = kev_test_vm(GUEST_IMAGE(ud2), 1);
+	vm->vcpus[0]->vmcb->control.intercept_exceptions = 0;
+	char report[KEV_REPORT_SIZE];
+	run_expect_error(vm, VM_ERR_TRIPLE_FAULT, report, sizeof(report));
+	KASSERT(kev_contains(report, "(SHUTDOWN)"));
 }
 
 /* A VMCB that breaks two consistency rules: VMRUN refuses it and kev names both. */
