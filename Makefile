@@ -40,6 +40,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 # KERNEL_SRCS: every keos kernel (.c/.S);  KTEST_SRCS: only in the test kernel.
 KERNEL_SRCS :=
 KTEST_SRCS :=
+# GUEST_SRCS: only in gKeOS (build/gkeos.elf), the guest kernel.
+GUEST_SRCS :=
 HOST_TESTS :=
 # HOST_SHELL_TESTS: bash scripts run with the build dir as $$1, after HOST_SHELL_DEPS are built.
 HOST_SHELL_TESTS :=
@@ -75,6 +77,8 @@ $(BUILD)/$(1).elf: $(call kobj,$(2)) $(BUILD)/k/keos/lib/ksyms_empty.o keos/arch
 endef
 $(eval $(call kernel_rule,keos,$(KERNEL_SRCS) keos/main.c))
 $(eval $(call kernel_rule,keos-test,$(KERNEL_SRCS) $(KTEST_SRCS) keos/test/runner.c))
+# gKeOS: keos with the guest tests, booted by kev from the file gKeOS.
+$(eval $(call kernel_rule,gkeos,$(sort $(KERNEL_SRCS) $(GUEST_SRCS)) keos/test/runner.c))
 
 $(BUILD)/k/keos/lib/ksyms_empty.o: keos/lib/ksyms_empty.S
 	@mkdir -p $(dir $@)

@@ -21,7 +21,12 @@
 #define KEV_HC_EFAULT  (-2)
 #define KEV_HC_EINVAL  (-3)
 
-/* CPUID leaf 0x40000000 returns this signature in EBX, ECX, EDX. */
+/* CPUID leaf 0x40000000 returns the highest kev leaf in EAX and this signature
+ * in EBX, ECX, EDX. Leaf 0x40000001: EAX the hypercall ABI version, EBX the
+ * number of vCPUs, ECX the TSC frequency in kHz (a keos guest has no timer
+ * interrupt: its clock is the TSC). */
+#define KEV_CPUID_SIGNATURE_LEAF 0x40000000u
+#define KEV_CPUID_INFO_LEAF      0x40000001u
 #define KEV_CPUID_SIGNATURE "KeVKeVKeVKeV"
 #define KEV_CPUID_SIG_EBX 0x4b56654b   /* "KeVK" little-endian */
 #define KEV_CPUID_SIG_ECX 0x654b5665   /* "eVKe" */

@@ -310,3 +310,24 @@ size_t vcpu_fetch_insn(struct vcpu *v, uint8_t *buf, size_t max)
 	}
 	return got;
 }
+
+void vcpu_set_protected_mode(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+	struct vmcb_save_area *s = &v->vmcb->save;
+	uint16_t code = SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_TYPE(0xb) | SEG_ATTR_DB | SEG_ATTR_G;
+	uint16_t data = SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_TYPE(3) | SEG_ATTR_DB | SEG_ATTR_G;
+	s->cs = seg(0x08, code, 0xffffffff, 0);
+	s->ds = s->es = s->ss = s->fs = s->gs = seg(0x10, data, 0xffffffff, 0);
+	s->gdtr = seg(0, 0, 0, 0);
+	s->idtr = seg(0, 0, 0, 0);
+	s->cpl = 0;
+	v->state.cr0 = CR0_PE | CR0_ET;
+	v->state.cr3 = 0;
+	v->state.cr4 = 0;
+	v->state.efer = EFER_SVME;
+	v->state.rflags = RFLAGS_RESERVED;
+	v->state.rip = eip;
+	memset(v->state.gpr, 0, sizeof(v->state.gpr));
+	v->state.gpr[GPR_RAX] = eax;
+	v->state.gpr[GPR_RBX] = ebx;
+}

@@ -50,6 +50,10 @@ void vcpu_destroy(struct vcpu *v);
  * GDT at gdt_gpa (null, code 0x08, data 0x10), interrupts off, at rip/rsp. */
 void vcpu_set_long_mode(struct vcpu *v, gpa_t cr3, gpa_t gdt_gpa, uint16_t gdt_limit,
                         uint64_t rip, uint64_t rsp);
+/* The state a multiboot loader hands over: 32-bit protected mode, paging off,
+ * flat 4 GiB segments (CS 0x08, data 0x10), interrupts off, at eip with EAX
+ * and EBX set (the multiboot magic and information address). */
+void vcpu_set_protected_mode(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx);
 /* Starts the vCPU's thread on v->cpu; false when out of memory. */
 bool vcpu_start(struct vcpu *v);
 

@@ -26,12 +26,15 @@
 
 static int next_vm_id = 1;
 
-static bool map_ram(struct vm *vm)
+/* Guest RAM: every page allocated and mapped now, or (lazy) only the page
+ * array, for a pager that maps pages on first touch (vm->npt_miss and a #NPF
+ * controller; project3). vm_destroy frees whatever pages ram[] holds. */
+static bool map_ram(struct vm *vm, bool lazy)
 {
 	vm->ram = kzalloc(vm->ram_pages * sizeof(void *));
 	if (!vm->ram)
 		return false;
-	for (size_t i = 0; i < vm->ram_pages; i++) {
+	for (size_t i = 0; !lazy && i < vm->ram_pages; i++) {
 		vm->ram[i] = page_alloc();
 		if (!vm->ram[i])
 			return false;
@@ -41,7 +44,7 @@ static bool map_ram(struct vm *vm)
 	return true;
 }
 
-struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes)
+static struct vm *create(unsigned nvcpus, uint64_t ram_bytes, bool lazy)
 {
 	svm_init();
 	if (nvcpus == 0 || nvcpus > KEV_MAX_VCPUS || ram_bytes == 0)
@@ -56,7 +59,7 @@ struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes)
 	vm->ram_bytes = (ram_bytes + GUEST_PAGE_SIZE - 1) & ~(GUEST_PAGE_SIZE - 1);
 	vm->ram_pages = vm->ram_bytes / GUEST_PAGE_SIZE;
 	vm->asid = svm_asid_alloc();
-	if (!vm->asid || ept_init(&vm->npt) != EPT_OK || !map_ram(vm))
+	if (!vm->asid || ept_init(&vm->npt) != EPT_OK || !map_ram(vm, lazy))
 		goto fail;
 	for (unsigned i = 0; i < nvcpus; i++) {
 		vm->vcpus[i] = vcpu_create(vm, i);
@@ -75,6 +78,16 @@ struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes)
 fail:
 	vm_destroy(vm);
 	return NULL;
+}
+
+struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes)
+{
+	return create(nvcpus, ram_bytes, false);
+}
+
+struct vm *vm_create_lazy(unsigned nvcpus, uint64_t ram_bytes)
+{
+	return create(nvcpus, ram_bytes, true);
 }
 
 void vm_destroy(struct vm *vm)

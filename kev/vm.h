@@ -50,6 +50,7 @@
 #define KEV_FLAT_MAP_BYTES  (4ull << 30)
 
 struct vcpu;
+struct kernel_vm_pager;
 struct mmio_ctl;
 
 /* The probe handed to devices (kev/probe.h): guest-physical memory of one VM. */
@@ -84,6 +85,7 @@ struct vm {
 	unsigned ncontrollers;
 	struct mmio_ctl *mmio_ctl;           /* project3's device regions, or NULL */
 	void *priv;
+	struct kernel_vm_pager *pager;      /* project3's lazy pager, or NULL */
 
 	struct spinlock lock;                /* the fields below */
 	bool running;                        /* vm_run called, vm_join not finished */
@@ -100,6 +102,8 @@ struct vm {
  * gpa 0. NULL when out of memory or ASIDs. Panics when the CPU has no SVM
  * with nested paging. */
 struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes);
+/* Like vm_create, but no RAM page exists until a pager maps it (vm->ram[i] and vm_npt_map). */
+struct vm *vm_create_lazy(unsigned nvcpus, uint64_t ram_bytes);
 /* Frees everything: RAM, tables, vCPUs, the ASID. The VM must not be running. */
 void vm_destroy(struct vm *vm);
 

@@ -1,8 +1,9 @@
-/* kev detection through the CPUID signature leaf (keos/arch/kev_abi.h). */
+/* kev detection through the CPUID signature leaf (kev/hypercall.h). QEMU
+ * sets the hypervisor-present bit itself, so only kev's signature counts. */
 #include "keos/arch/guest.h"
-#include "keos/arch/kev_abi.h"
 #include "keos/arch/x86.h"
 #include "keos/thread/thread.h"
+#include "kev/hypercall.h"
 
 static bool is_guest;
 static uint64_t tsc_per_tick;
@@ -11,14 +12,14 @@ static int vcpus;
 bool guest_detect(void)
 {
 	struct cpuid_regs sig = cpuid(KEV_CPUID_SIGNATURE_LEAF, 0);
-	is_guest = sig.ebx == KEV_CPUID_SIGNATURE_EBX && sig.ecx == KEV_CPUID_SIGNATURE_ECX &&
-	           sig.edx == KEV_CPUID_SIGNATURE_EDX && sig.eax >= KEV_CPUID_INFO_LEAF;
+	is_guest = sig.ebx == KEV_CPUID_SIG_EBX && sig.ecx == KEV_CPUID_SIG_ECX &&
+	           sig.edx == KEV_CPUID_SIG_EDX && sig.eax >= KEV_CPUID_INFO_LEAF;
 	if (is_guest) {
 		struct cpuid_regs info = cpuid(KEV_CPUID_INFO_LEAF, 0);
-		tsc_per_tick = (uint64_t)info.eax * 1000 / TIMER_HZ;
+		vcpus = info.ebx ? (int)info.ebx : 1;
+		tsc_per_tick = (uint64_t)info.ecx * 1000 / TIMER_HZ;
 		if (tsc_per_tick == 0)
 			tsc_per_tick = 1;
-		vcpus = info.ebx ? (int)info.ebx : 1;
 	}
 	return is_guest;
 }
@@ -36,4 +37,11 @@ uint64_t guest_tsc_per_tick(void)
 int guest_vcpu_count(void)
 {
 	return vcpus;
+}
+
+long guest_hypercall(long nr, long a0, long a1, long a2)
+{
+	long ret;
+	__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
+	return ret;
 }

@@ -15,4 +15,6 @@ bool keos_is_guest(void);
 uint64_t guest_tsc_per_tick(void);
 /* Number of vCPUs kev gave this guest (guest only). */
 int guest_vcpu_count(void);
+/* VMMCALL with number nr and three arguments (kev/hypercall.h); returns RAX. */
+long guest_hypercall(long nr, long a0, long a1, long a2);
 #endif

@@ -1,10 +1,12 @@
-/* AP start-up. For each CPU in the MADT other than the bootstrap CPU, the
+/* AP start-up (under kev, guest_smp_start asks kev for the vCPUs). For each CPU in the MADT other than the bootstrap CPU, the
  * trampoline (trampoline.S) is copied to 0x8000 with a fresh stack and the
  * CPU's struct cpu, then INIT-SIPI-SIPI is sent. The AP runs ap_start(),
  * marks itself started and joins the scheduler; the BSP waits for that mark
  * (up to a second) before it reuses the trampoline for the next AP. */
 #include "keos/arch/smp.h"
 #include "keos/arch/cpu.h"
+#include "keos/arch/guest.h"
+#include "kev/hypercall.h"
 #include "keos/arch/trap.h"
 #include "keos/arch/x86.h"
 #include "keos/dev/acpi.h"
@@ -82,10 +84,47 @@ int smp_start_aps(void)
 	return ncpus;
 }
 
+/* Under kev, an application vCPU starts in 64-bit mode with the bootstrap
+ * vCPU's paging (KEV_HC_START_VCPU), directly here, on the stack the
+ * bootstrap vCPU prepared. */
+void __attribute__((noreturn)) guest_ap_start(void);
+
+void guest_ap_start(void)
+{
+	long id = guest_hypercall(KEV_HC_VCPU_ID, 0, 0, 0);
+	if (id <= 0 || id >= ncpus)
+		panic("guest vCPU started with index %ld", id);
+	struct cpu *c = &cpus[id];
+	cpu_init(c);
+	idt_load();
+	__atomic_store_n(&c->started, true, __ATOMIC_RELEASE);
+	sched_start_ap();
+}
+
 int guest_smp_start(void)
 {
-	/* Application vCPUs are started by kev on request (KEV_HC_START_CPU);
-	 * until a guest needs more than one, a keos guest runs on its
-	 * bootstrap vCPU alone. */
+	int want = guest_vcpu_count() < MAX_CPUS ? guest_vcpu_count() : MAX_CPUS;
+	for (int i = 1; i < want; i++) {
+		struct cpu *c = &cpus[i];
+		c->id = i;
+		c->apic_id = (uint32_t)i;
+		uint64_t *stack = page_alloc_run(AP_STACK_PAGES);
+		if (!stack)
+			break;
+		uint64_t *top = stack + AP_STACK_PAGES * PAGE_SIZE / 8;
+		*--top = 0;                  /* guest_ap_start's return address: none */
+		ncpus++;
+		long r = guest_hypercall(KEV_HC_START_VCPU, i, (long)guest_ap_start, (long)top);
+		uint64_t deadline = timer_ticks() + TIMER_HZ;
+		while (r == 0 && !__atomic_load_n(&c->started, __ATOMIC_ACQUIRE) && timer_ticks() < deadline)
+			pause();
+		if (!__atomic_load_n(&c->started, __ATOMIC_ACQUIRE)) {
+			/* A vCPU that never arrived may still run later: keep its
+			 * stack and stop here rather than reuse its struct cpu. */
+			ncpus--;
+			printk("smp: vCPU %d did not start (hypercall returned %ld)\n", i, r);
+			break;
+		}
+	}
 	return ncpus;
 }

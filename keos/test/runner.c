@@ -81,7 +81,9 @@ static void test_thread(void *arg)
 /* Tests that run only when the command line selects them: deliberate
  * failures that check this runner, and tests that need a disk image
  * attached (tools/run_kernel_tests.sh --drive, mk/storage.mk). */
-static const char *const opt_in_prefixes[] = { "selftest_", "storage_", "storagebad_" };
+static const char *const opt_in_prefixes[] = {
+	"selftest_", "storage_", "storagebad_", "project3_", "project3bad_", "project4_",
+};
 
 static bool starts_with(const char *s, const char *prefix)
 {

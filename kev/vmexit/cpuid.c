@@ -9,6 +9,8 @@
 #include "kev/vcpu.h"
 #include "kev/hypercall.h"
 #include "keos/arch/x86.h"
+#include "keos/dev/lapic.h"
+#include "kev/vm.h"
 
 #define LEAF1_ECX_VMX        (1u << 5)
 #define LEAF1_ECX_X2APIC     (1u << 21)
@@ -24,7 +26,7 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub
 			return (struct cpuid_regs){ 0x40000001, KEV_CPUID_SIG_EBX, KEV_CPUID_SIG_ECX,
 			                            KEV_CPUID_SIG_EDX };
 		case 0x40000001:
-			return (struct cpuid_regs){ KEV_HC_ABI_VERSION, 0, 0, 0 };
+			return (struct cpuid_regs){ KEV_HC_ABI_VERSION, v->vm->nvcpus, tsc_khz(), 0 };
 		default:
 			return (struct cpuid_regs){ 0, 0, 0, 0 };
 		}
