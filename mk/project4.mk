@@ -28,3 +28,23 @@ FUZZ_SECONDS ?= 600
 .PHONY: fuzz
 fuzz:
 	bash tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS)
+
+# In the hypervisor's kernel: the device and the VM that wires it (probe and
+# pager_map_page exist now). In gKeOS: the driver and the guest tests.
+KERNEL_SRCS += $(PROJECT4_HOST_SRCS) project4/vm.c
+GUEST_SRCS += $(PROJECT4_GUEST_SRCS) tests/guest/project4/test_svirtb.c tests/guest/project4/fixture.S
+KTEST_SRCS += tests/kernel/test_project4.c
+$(BUILD)/k/tests/guest/project4/fixture.o: tests/fixtures/project4/disk_file
+
+# check-project4: every project4_* host test with gKeOS and disk_file on the
+# disk; then the durability check reads disk_file back from the image.
+P4_QEMU_ARGS = $(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))
+.PHONY: check-project4
+KERNEL_CHECKS += check-project4
+check-project4: $(BUILD)/keos-test.elf $(BUILD)/disk/project4.img $(BUILD)/tools/fsutil
+	$(Q)cp $(BUILD)/disk/project4.img $(BUILD)/disk/project4-run.img
+	$(Q)QEMU_ARGS="$(P4_QEMU_ARGS)" bash tools/run_kernel_tests.sh --timeout 600 \
+		--drive $(BUILD)/disk/project4-run.img --append "test=project4_*" \
+		--log $(BUILD)/project4.log $(BUILD)/keos-test.elf
+	$(Q)bash tools/check_svirtb_durability.sh $(BUILD)/tools/fsutil \
+		tests/fixtures/project4/disk_file $(BUILD)/disk/project4-run.img

@@ -1,4 +1,7 @@
-/* x86-64 decoder for the MOV forms a guest uses on device registers.
+/* x86-64 decoder for the MOV forms a guest uses on device registers: MOV
+ * r/m,r (88/89), MOV r,r/m (8A/8B), MOV r/m,imm (C6/C7), MOVZX (0F B6/B7),
+ * and MOV between the accumulator and a 64-bit absolute address (A0-A3),
+ * which compilers emit for a constant address.
  *
  * An instruction is read in the order the CPU reads it (Intel SDM vol. 2,
  * ch. 2; AMD APM vol. 3, ch. 1):
@@ -74,6 +77,27 @@ static bool lookup_opcode(bool two_byte, uint8_t op, struct opcode_form *f)
 	}
 }
 
+/* MOV between the accumulator and a 64-bit absolute address (A0-A3, "moffs"):
+ * no ModRM, an 8-byte address after the opcode. Compilers emit it for a store
+ * to a constant address, e.g. a device register in the direct map. i is the
+ * opcode's index, size the operand size the prefixes give. */
+static enum mmio_decode_error decode_moffs(const uint8_t *b, size_t avail, size_t lim, size_t i,
+                                           uint8_t op, unsigned size, struct mmio_insn *out)
+{
+	if (i + 1 + 8 > lim)
+		return out_of_bytes(avail);
+	uint64_t addr = (uint64_t)read_le(b + i + 1, 4) | (uint64_t)read_le(b + i + 5, 4) << 32;
+	bool byte_op = op == 0xa0 || op == 0xa2;
+	memset(out, 0, sizeof(*out));
+	out->length = (uint8_t)(i + 1 + 8);
+	out->dir = op <= 0xa1 ? MMIO_READ : MMIO_WRITE;
+	out->size = out->reg_size = (uint8_t)(byte_op ? 1 : size);
+	out->reg = GPR_RAX;
+	out->mem = (struct mmio_mem_operand){ .base = MMIO_NO_REG, .index = MMIO_NO_REG, .scale = 1,
+	                                      .absolute = true, .abs = addr };
+	return MMIO_DECODE_OK;
+}
+
 enum mmio_decode_error mmio_decode(const uint8_t *b, size_t avail, struct mmio_insn *out)
 {
 	size_t lim = avail < MMIO_INSN_MAX_LEN ? avail : MMIO_INSN_MAX_LEN;
@@ -113,6 +137,16 @@ enum mmio_decode_error mmio_decode(const uint8_t *b, size_t avail, struct mmio_i
 			return out_of_bytes(avail);
 		two_byte = true;
 		op = b[i++];
+	}
+	if (!two_byte && op >= 0xa0 && op <= 0xa3) {
+		/* 67 would make the address 4 bytes: refused below like elsewhere. */
+		if (lock_rep)
+			return MMIO_DECODE_LOCK_REP;
+		if (addr32)
+			return MMIO_DECODE_ADDRESS_SIZE;
+		if (fsgs)
+			return MMIO_DECODE_SEGMENT_BASE;
+		return decode_moffs(b, avail, lim, i - 1, op, rex_w ? 8 : opsize ? 2 : 4, out);
 	}
 	struct opcode_form f;
 	if (!lookup_opcode(two_byte, op, &f))

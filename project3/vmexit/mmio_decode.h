@@ -56,6 +56,8 @@ struct mmio_mem_operand {
 	uint8_t scale;         /* 1, 2, 4 or 8; meaningful only with an index */
 	bool rip_relative;     /* [rip + disp32]; base and index are MMIO_NO_REG */
 	int32_t disp;          /* sign-extended displacement, 0 when none */
+	bool absolute;         /* A0-A3 (moffs): the address is abs, no base or index */
+	uint64_t abs;
 };
 
 /* One decoded MMIO instruction. */

@@ -316,6 +316,34 @@ START_TEST(refused_prefixes)
 }
 END_TEST
 
+
+START_TEST(moffs_forms)
+{
+	/* movabs %eax, 0xffff8000cafe0004: what gcc emits for a store to a constant address. */
+	struct mmio_insn in = decode_ok(BYTES(0xa3, 0x04, 0x00, 0xfe, 0xca, 0x00, 0x80, 0xff, 0xff));
+	ck_assert_uint_eq(in.length, 9);
+	ck_assert_uint_eq(in.size, 4);
+	ck_assert_int_eq(in.dir, MMIO_WRITE);
+	ck_assert_uint_eq(in.reg, GPR_RAX);
+	ck_assert(in.mem.absolute);
+	ck_assert_uint_eq(in.mem.abs, 0xffff8000cafe0004ull);
+	uint64_t gpr[16] = { [GPR_RAX] = 0x1122334455667788ull };
+	ck_assert_uint_eq(mmio_insn_write_value(&in, gpr), 0x55667788u);
+	/* REX.W: 8 bytes; 66: 2 bytes; A2: 1 byte (AL, never AH); A0/A1 read. */
+	ck_assert_uint_eq(decode_ok(BYTES(0x48, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8)).size, 8);
+	ck_assert_uint_eq(decode_ok(BYTES(0x66, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8)).size, 2);
+	in = decode_ok(BYTES(0xa2, 1, 2, 3, 4, 5, 6, 7, 8));
+	ck_assert_uint_eq(in.size, 1);
+	ck_assert(!in.high_byte);
+	in = decode_ok(BYTES(0xa1, 1, 2, 3, 4, 5, 6, 7, 8));
+	ck_assert_int_eq(in.dir, MMIO_READ);
+	ck_assert_uint_eq(in.reg_size, 4);
+	mmio_insn_apply_read(&in, gpr, 0xdeadbeef);
+	ck_assert_uint_eq(gpr[GPR_RAX], 0xdeadbeefu);
+	decode_err(BYTES(0x67, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), MMIO_DECODE_ADDRESS_SIZE);
+	decode_err(BYTES(0xa3, 1, 2, 3), MMIO_DECODE_TRUNCATED);
+}
+END_TEST
 START_TEST(unsupported_and_register_forms)
 {
 	decode_err(BYTES(0x89, 0xc8), MMIO_DECODE_REGISTER_OPERAND);  /* mov eax, ecx */
@@ -327,7 +355,7 @@ START_TEST(unsupported_and_register_forms)
 	decode_err(BYTES(0xc7, 0x08, 0, 0, 0, 0), MMIO_DECODE_UNSUPPORTED); /* C7 /1 */
 	decode_err(BYTES(0x01, 0x08), MMIO_DECODE_UNSUPPORTED);        /* add */
 	decode_err(BYTES(0x87, 0x08), MMIO_DECODE_UNSUPPORTED);        /* xchg */
-	decode_err(BYTES(0xa3, 0, 0, 0, 0, 0, 0, 0, 0), MMIO_DECODE_UNSUPPORTED); /* moffs */
+	decode_err(BYTES(0xa3, 0, 0, 0, 0, 0, 0, 0), MMIO_DECODE_TRUNCATED); /* moffs needs 8 address bytes */
 	decode_err(BYTES(0x8c, 0x08), MMIO_DECODE_UNSUPPORTED);        /* mov from sreg */
 	decode_err(BYTES(0x0f, 0xbe, 0x00), MMIO_DECODE_UNSUPPORTED);  /* movsx */
 	decode_err(BYTES(0x0f, 0x0f), MMIO_DECODE_UNSUPPORTED);
@@ -547,6 +575,7 @@ static bool supported_opcode(const ZydisDecodedInstruction *zi)
 		return false;
 	switch (zi->opcode) {
 	case 0x88: case 0x89: case 0x8a: case 0x8b: case 0xc6: case 0xc7: return true;
+	case 0xa0: case 0xa1: case 0xa2: case 0xa3: return true;   /* moffs */
 	default: return false;
 	}
 }
@@ -602,7 +631,12 @@ static struct expectation zydis_expect(const uint8_t *b, size_t n)
 	in->mem.base = zydis_addr_reg(mem->mem.base);
 	in->mem.index = zydis_addr_reg(mem->mem.index);
 	in->mem.scale = mem->mem.scale;
-	in->mem.disp = (int32_t)mem->mem.disp.value;
+	if (zi.opcode >= 0xa0 && zi.opcode <= 0xa3) {
+		in->mem.absolute = true;
+		in->mem.abs = (uint64_t)mem->mem.disp.value;
+	} else {
+		in->mem.disp = (int32_t)mem->mem.disp.value;
+	}
 	return x;
 }
 
@@ -611,7 +645,8 @@ static bool same_insn(const struct mmio_insn *a, const struct mmio_insn *z)
 	if (a->length != z->length || a->size != z->size || a->dir != z->dir ||
 	    a->has_imm != z->has_imm || a->mem.base != z->mem.base ||
 	    a->mem.index != z->mem.index || a->mem.rip_relative != z->mem.rip_relative ||
-	    a->mem.disp != z->mem.disp)
+	    a->mem.disp != z->mem.disp || a->mem.absolute != z->mem.absolute ||
+	    a->mem.abs != z->mem.abs)
 		return false;
 	if (a->mem.index != MMIO_NO_REG && a->mem.scale != z->mem.scale)
 		return false;
@@ -820,6 +855,7 @@ int main(void)
 	tcase_add_test(hand, segment_prefixes);
 	tcase_add_test(hand, refused_prefixes);
 	tcase_add_test(hand, unsupported_and_register_forms);
+	tcase_add_test(hand, moffs_forms);
 	tcase_add_test(hand, truncation_and_length_limit);
 	tcase_add_test(hand, write_values);
 	tcase_add_test(hand, read_results);

@@ -48,6 +48,8 @@ void guest_test_run(const struct guest_run *run)
 	uint64_t start = timer_ticks();
 	if (!keos_vm_start(k)) {
 		keos_vm_destroy(k);
+		if (run->teardown)
+			run->teardown(run->arg);
 		ktest_fail(__FILE__, __LINE__, "cannot start the guest");
 	}
 	int status = keos_vm_join(k);
@@ -73,6 +75,8 @@ void guest_test_run(const struct guest_run *run)
 		if ((why_check = run->check(k, run->arg)))
 			ksnprintf(reason, sizeof(reason), "%s", why_check);
 	keos_vm_destroy(k);
+	if (run->teardown)
+		run->teardown(run->arg);
 	if (reason[0])
 		ktest_fail(__FILE__, __LINE__, "%s", reason);
 	printk("guest test %s passed in %lu.%02lus\n", run->test, took / TIMER_HZ, took % TIMER_HZ);

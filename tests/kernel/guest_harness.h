@@ -17,6 +17,8 @@ struct guest_run {
 	void *arg;
 	/* Called after the VM ended, before it is destroyed: extra checks. */
 	const char *(*check)(struct keos_vm *k, void *arg);  /* NULL, or why it failed */
+	/* Called after the VM is destroyed: free what setup made. */
+	void (*teardown)(void *arg);
 };
 
 /* Boots gKeOS with "test=<test>", waits for it, and fails the calling test
@@ -31,7 +33,7 @@ bool guest_console_has(struct keos_vm *k, const char *text);
 	KTEST(project##_##gtest)                                                  \
 	{                                                                         \
 		struct guest_run r = { #gtest, (vcpus), 32 * 1024, (secs),        \
-		                       (setup_fn), NULL, (check_fn) };            \
+		                       (setup_fn), NULL, (check_fn), NULL };      \
 		guest_test_run(&r);                                               \
 	}
 #endif

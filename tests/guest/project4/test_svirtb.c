@@ -12,6 +12,7 @@
  * on the disk image after QEMU exits. */
 #include "keos/test/ktest.h"
 #include "keos/arch/cpu.h"
+#include "keos/arch/x86.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/mm/vm.h"
@@ -381,39 +382,58 @@ KTEST(svirtb_bad_entries)
 	}
 }
 
-struct kicker {
+/* Two vCPUs share one driver ring. Each round both push their requests (under
+ * a lock, the ring being shared), meet at a barrier, read the same head and
+ * ring the doorbell at the same moment: the device sees two simultaneous
+ * writes of one head, and must serve every request exactly once. */
+enum { KICK_ROUNDS = 30, KICK_PER_ROUND = 3 };
+
+struct kick_shared {
 	struct disk *k;
-	struct spinlock *ring_lock;
+	struct spinlock ring_lock;
 	uint8_t *bufs;
-	int first, count;
-	volatile int *started;
+	volatile int arrived, generation;
 };
 
-/* Pushes its own requests one at a time and rings the doorbell itself, with
- * no lock around the doorbell: the device sees kicks from both vCPUs at once. */
+struct kicker {
+	struct kick_shared *s;
+	int index;
+};
+
+static void barrier(struct kick_shared *s)
+{
+	int gen = __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE);
+	if (__atomic_add_fetch(&s->arrived, 1, __ATOMIC_ACQ_REL) == 2) {
+		__atomic_store_n(&s->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
+	} else {
+		while (__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) == gen)
+			pause();
+	}
+}
+
 static void kick_from_this_cpu(void *arg)
 {
 	struct kicker *c = arg;
-	__atomic_add_fetch(c->started, 1, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(c->started, __ATOMIC_SEQ_CST) < 2)
-		pause();
-	for (int i = c->first; i < c->first + c->count; i++) {
-		struct virt_queue_entry e = {
-			svirtb_virt_to_phys(c->bufs + (size_t)i * SECTOR), SECTOR,
-			(uint64_t)i % nsectors(), VIRT_QUEUE_CMD_READ,
-		};
-		uint32_t head;
-		for (;;) {
-			spin_lock(c->ring_lock);
-			KASSERT_EQ(vq_fetcher_update_tail(&c->k->d.vq, reg(VIRTIO_REG_QUEUE_TAIL)), VQ_OK);
-			bool pushed = vq_fetcher_push(&c->k->d.vq, &e) == VQ_OK;
-			head = vq_fetcher_kick(&c->k->d.vq);
-			spin_unlock(c->ring_lock);
-			if (pushed)
-				break;
-			set_reg(VIRTIO_REG_QUEUE_HEAD, head);      /* full: let the device drain */
+	struct kick_shared *s = c->s;
+	struct virt_queue_fetcher *vq = &s->k->d.vq;
+	for (int round = 0; round < KICK_ROUNDS; round++) {
+		spin_lock(&s->ring_lock);
+		KASSERT_EQ(vq_fetcher_update_tail(vq, reg(VIRTIO_REG_QUEUE_TAIL)), VQ_OK);
+		for (int j = 0; j < KICK_PER_ROUND; j++) {
+			int n = (round * 2 + c->index) * KICK_PER_ROUND + j;
+			struct virt_queue_entry e = {
+				svirtb_virt_to_phys(s->bufs + (size_t)n * SECTOR), SECTOR,
+				(uint64_t)n % nsectors(), VIRT_QUEUE_CMD_READ,
+			};
+			KASSERT_EQ(vq_fetcher_push(vq, &e), VQ_OK);
 		}
+		spin_unlock(&s->ring_lock);
+		barrier(s);
+		uint32_t head = vq_fetcher_kick(vq);
 		set_reg(VIRTIO_REG_QUEUE_HEAD, head);
+		barrier(s);
+		KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), head);
 	}
 }
 
@@ -422,23 +442,18 @@ KTEST(svirtb_concurrent_kicks)
 	KASSERT(ncpus >= 2);
 	struct disk k;
 	disk_open_size(&k, 16);
-	enum { PER_CPU = 60 };
-	uint8_t *bufs = kzalloc(2 * PER_CPU * SECTOR);
-	KASSERT(bufs != NULL);
-	struct spinlock ring_lock;
-	spinlock_init(&ring_lock, "test ring");
-	volatile int started = 0;
-	struct kicker a = { &k, &ring_lock, bufs, 0, PER_CPU, &started };
-	struct kicker b = { &k, &ring_lock, bufs, PER_CPU, PER_CPU, &started };
+	struct kick_shared s = { .k = &k, .bufs = kzalloc(2 * KICK_ROUNDS * KICK_PER_ROUND * SECTOR) };
+	KASSERT(s.bufs != NULL);
+	spinlock_init(&s.ring_lock, "test ring");
+	struct kicker a = { &s, 0 }, b = { &s, 1 };
 	struct thread *ta = thread_create_on("kick0", 0, kick_from_this_cpu, &a);
 	struct thread *tb = thread_create_on("kick1", 1, kick_from_this_cpu, &b);
 	thread_join(ta);
 	thread_join(tb);
 	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_READY);
-	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), reg(VIRTIO_REG_QUEUE_HEAD));
-	for (int i = 0; i < 2 * PER_CPU; i++)
-		expect_fixture_sector(bufs + (size_t)i * SECTOR, (size_t)i % nsectors());
-	kfree(bufs);
+	for (int n = 0; n < 2 * KICK_ROUNDS * KICK_PER_ROUND; n++)
+		expect_fixture_sector(s.bufs + (size_t)n * SECTOR, (size_t)n % nsectors());
+	kfree(s.bufs);
 	disk_close(&k);
 }
 
