@@ -151,13 +151,15 @@ clean:
 
 # --- grading and the handout ----------------------------------------------------
 # make grade [P="project3 project4"] [FORMAT=tap] [GRADE_STRICT=1 REFERENCE=DIR]
-GRADE_PROJECTS ?=
-GRADE_DEPS ?=
+GRADE_PROJECTS ?= project3 project4
+GRADE_DEPS ?= $(BUILD)/keos-test.elf $(BUILD)/disk/project3.img $(BUILD)/disk/project4.img
 P ?= $(GRADE_PROJECTS)
 .PHONY: grade handout
 grade: deps-quiet $(GRADE_DEPS)
 	@if [ -n "$(GRADE_STRICT)" ]; then bash grader/restore_reference.sh "$(REFERENCE)" $(P); fi
 	@bash grader/grade.sh $(if $(filter tap,$(FORMAT)),--format tap) --results grader/results.json $(P)
 
+# make handout [P=project3|project4]: the student tree for project P (default project4):
+# stubs in the files P and later projects let students edit (grader/whitelist/).
 handout:
-	bash grader/make_handout.sh $(BUILD)/handout
+	bash grader/make_handout.sh $(BUILD)/handout $(lastword $(P))

@@ -1,22 +1,39 @@
 #!/usr/bin/env bash
-# Builds the student handout from the reference tree.
+# Builds the student handout for one project from the reference tree.
 #
-#   make_handout.sh OUTDIR
+#   make_handout.sh OUTDIR [PROJECT]     (PROJECT: project3 or project4, default project4)
 #
 # Every tracked file is copied to OUTDIR/keos-kev/, except staff-only paths
-# (grader/staff-only.txt). In C files, the lines between "BEGIN SOLUTION" and
-# "END SOLUTION" markers are replaced: inside a function body (an indented
-# marker) by a stub that panics with "not yet implemented"; at file level by
-# nothing. The comment above each assignment function stays: it is the
+# (grader/staff-only.txt). The assignment files of PROJECT and of every later
+# project (their whitelists, grader/whitelist/*.txt, in PROJECTS order) lose
+# their solutions: the lines between "BEGIN SOLUTION" and "END SOLUTION"
+# markers are replaced, inside a function body (an indented marker) by a stub
+# that panics with "not yet implemented", at file level by nothing. Earlier
+# projects keep their solutions: a project4 student starts from a working
+# project3. The comment above each assignment function stays: it is the
 # assignment. A tarball OUTDIR/keos-kev.tar.gz is written beside the tree.
 set -euo pipefail
+PROJECTS=(project3 project4)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-out=${1:?usage: make_handout.sh OUTDIR}
+out=${1:?usage: make_handout.sh OUTDIR [PROJECT]}
+project=${2:-project4}
 tree=$out/keos-kev
 rm -rf "$tree"
 mkdir -p "$tree"
 cd "$top"
+
+declare -A stubbed_files=()
+later=0
+for p in "${PROJECTS[@]}"; do
+	[ "$p" = "$project" ] && later=1
+	[ $later = 1 ] || continue
+	while read -r f; do
+		case "$f" in ''|'#'*) continue ;; esac
+		stubbed_files[$f]=1
+	done <"$here/whitelist/$p.txt"
+done
+[ $later = 1 ] || { echo "make_handout: unknown project '$project' (one of: ${PROJECTS[*]})" >&2; exit 2; }
 
 mapfile -t staff_only < <(grep -vE '^\s*(#|$)' "$here/staff-only.txt")
 is_staff_only() {
@@ -65,7 +82,7 @@ n=0
 while IFS= read -r f; do
 	is_staff_only "$f" && continue
 	mkdir -p "$tree/$(dirname "$f")"
-	if [[ $f == *.c ]] && grep -q "BEGIN SOLUTION" "$f"; then
+	if [ -n "${stubbed_files[$f]:-}" ] && grep -q "BEGIN SOLUTION" "$f"; then
 		strip_solution "$f" >"$tree/$f"
 		n=$((n + 1))
 		echo "handout: stubbed $f" >&2
@@ -73,9 +90,15 @@ while IFS= read -r f; do
 		cp -p "$f" "$tree/$f"
 	fi
 done < <(git ls-files)
-if grep -rl "BEGIN SOLUTION\|END SOLUTION" "$tree" --include='*.c' --include='*.h' >/dev/null; then
-	echo "handout: solution markers left in the handout" >&2
-	exit 1
-fi
+for f in "${!stubbed_files[@]}"; do
+	if [ ! -f "$tree/$f" ] || ! grep -q 'panic("not yet implemented")' "$tree/$f"; then
+		echo "handout: $f has no stub: its solution markers are missing" >&2
+		exit 1
+	fi
+	if grep -q 'BEGIN SOLUTION\|END SOLUTION' "$tree/$f"; then
+		echo "handout: solution markers left in $f" >&2
+		exit 1
+	fi
+done
 tar -C "$out" -czf "$out/keos-kev.tar.gz" keos-kev
 echo "handout: $tree ($n files stubbed), $out/keos-kev.tar.gz"

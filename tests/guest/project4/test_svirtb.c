@@ -25,6 +25,8 @@ extern const char svirtb_fixture[], svirtb_fixture_end[];
 #define FIXTURE_LEN ((size_t)(svirtb_fixture_end - svirtb_fixture))
 #define SECTOR 512u
 #define QSIZE 64u
+/* Every project4 guest gets 32 MiB (tests/kernel/test_project4.c). */
+#define GUEST_RAM_END (32ull << 20)
 
 gpa_t svirtb_virt_to_phys(const void *va)
 {
@@ -375,6 +377,8 @@ KTEST(svirtb_bad_entries)
 		{ 0xfffffffffffffe00ull, 0x400, 0, VIRT_QUEUE_CMD_READ }, /* addr + size wraps */
 		{ ok, SECTOR, 1ull << 56, VIRT_QUEUE_CMD_WRITE },    /* sector * 512 wraps */
 		{ SVIRTB_MMIO_BASE, 16, 0, VIRT_QUEUE_CMD_READ },    /* into the register page */
+		/* Starts in RAM and runs past its end: no byte may reach the disk. */
+		{ GUEST_RAM_END - 512, 1024, 0, VIRT_QUEUE_CMD_WRITE },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		kick_one_entry(&bad[i]);

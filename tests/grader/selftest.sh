@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The grader's self-test: the reference solution must score full marks, the
+# student handout zero ("not yet implemented" on every test, and no grader
+# crash), and every mutant of the svirtb device under tests/grader/mutants/
+# must lose points. Prints the mutation score.
+#
+#   selftest.sh [PROJECT]      (default project4)
+#
+# Each variant is graded in its own copy of the tree (build directory
+# included, so only what the variant changes is rebuilt).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+project=${1:-project4}
+work=$(mktemp -d /tmp/keos-grader-selftest.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail=0
+
+# grade TREE LABEL: runs make grade there; prints "score max" on stdout.
+grade() {
+	local tree=$1 label=$2 log=$work/$2.log
+	if ! make -C "$tree" -s build/keos-test.elf build/disk/$project.img >"$log" 2>&1; then
+		echo "selftest: $label: build failed (log: $log)" >&2
+		tail -n 20 "$log" >&2
+		echo "x x"
+		return
+	fi
+	(cd "$tree" && bash grader/grade.sh --results "$work/$label.json" --log-dir "$work/$label-logs" "$project") >>"$log" 2>&1
+	local score max
+	score=$(grep -m1 '"score"' "$work/$label.json" | tr -dc '0-9')
+	max=$(grep -m1 '"max_score"' "$work/$label.json" | tr -dc '0-9')
+	echo "${score:-x} ${max:-x}"
+}
+
+copy_tree() {
+	local dest=$1
+	mkdir -p "$dest"
+	(cd "$top" && git ls-files -z | xargs -0 cp --parents -t "$dest")
+	[ -d "$top/build" ] && cp -a "$top/build" "$dest/build"
+	rm -rf "$dest/build/grade"
+}
+
+# 1. The reference.
+copy_tree "$work/reference"
+read -r score max < <(grade "$work/reference" reference)
+if [ "$score" != "$max" ] || [ "$max" = x ] || [ "$max" = 0 ]; then
+	echo "selftest: the reference scores $score/$max, not full marks (log: $work/reference.log)" >&2
+	fail=1
+else
+	echo "selftest: reference: $score/$max"
+fi
+
+# 2. The handout: zero, every test "not yet implemented".
+bash "$top/grader/make_handout.sh" "$work/handout" "$project" >"$work/handout-build.log" 2>&1 ||
+	{ echo "selftest: make_handout failed" >&2; cat "$work/handout-build.log" >&2; exit 1; }
+[ -d "$top/build" ] && cp -a "$top/build" "$work/handout/keos-kev/build" && rm -rf "$work/handout/keos-kev/build/grade"
+read -r score max < <(grade "$work/handout/keos-kev" handout)
+nyi=$(grep -c '"output": "not yet implemented' "$work/handout.json" 2>/dev/null || true)
+tests=$(grep -c '"name"' "$work/handout.json" 2>/dev/null || true)
+if [ "$score" != 0 ] || [ "$nyi" != "$tests" ] || [ "${tests:-0}" = 0 ]; then
+	echo "selftest: the handout scores $score/$max with $nyi of $tests tests 'not yet implemented' (log: $work/handout.log)" >&2
+	fail=1
+else
+	echo "selftest: handout: $score/$max, all $tests tests 'not yet implemented'"
+fi
+
+# 3. Mutants: each must lose points.
+killed=0 total=0
+for patch in "$here"/mutants/*.patch; do
+	name=$(basename "$patch" .patch)
+	total=$((total + 1))
+	tree=$work/mutant-$name
+	copy_tree "$tree"
+	if ! patch -s -d "$tree" -p1 <"$patch"; then
+		echo "selftest: mutant $name: patch does not apply" >&2
+		fail=1
+		continue
+	fi
+	read -r score max < <(grade "$tree" "mutant-$name")
+	if [ "$score" != x ] && [ "$score" != "$max" ]; then
+		killed=$((killed + 1))
+		echo "selftest: mutant $name: $score/$max (killed)"
+	else
+		echo "selftest: mutant $name: $score/$max (SURVIVED)" >&2
+		fail=1
+	fi
+	rm -rf "$tree"
+done
+echo "selftest: mutation score $killed/$total"
+[ $fail = 0 ]
