@@ -3,7 +3,7 @@
 # own time limit, reads the verdict from the serial log, and scores it with
 # the project's rubric (grader/rubrics/PROJECT.rubric).
 #
-#   grade.sh [--format table|tap] [--results FILE] [--log-dir DIR] PROJECT...
+#   grade.sh [--format table|tap] [--results FILE] [--log-dir DIR] [--fail-fast] PROJECT...
 #
 # A project is described by grader/projects/PROJECT.conf (bash): KERNEL, the
 # kernel that runs the tests; optionally DRIVE, a disk image copied fresh for
@@ -14,12 +14,13 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-format=table results="" log_dir="" projects=()
+format=table results="" log_dir="" projects=() fail_fast=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--format) format=$2; shift 2 ;;
 	--results) results=$2; shift 2 ;;
 	--log-dir) log_dir=$2; shift 2 ;;
+	--fail-fast) fail_fast=1; shift ;;   # stop at the first lost point (the self-test's mutants)
 	-*) echo "grade: unknown option $1" >&2; exit 2 ;;
 	*) projects+=("$1"); shift ;;
 	esac
@@ -85,7 +86,7 @@ json_escape() {
 	printf '%s' "$s"
 }
 
-total=0 max=0 json_tests=() tap_lines=() ntap=0
+total=0 max=0 json_tests=() tap_lines=() ntap=0 total_lost=0
 for project in "${projects[@]}"; do
 	conf=$here/projects/$project.conf rubric=$here/rubrics/$project.rubric
 	[ -f "$conf" ] && [ -f "$rubric" ] || { echo "grade: unknown project '$project' (no $conf or $rubric)" >&2; exit 2; }
@@ -103,7 +104,12 @@ for project in "${projects[@]}"; do
 			echo "grade: $rubric:$lineno: expected 'NAME POINTS TIMEOUT'" >&2
 			exit 2
 		fi
-		run_test "$name" "$timeout_s" "$log_dir/$project-$name.log"
+		if [ $fail_fast = 1 ] && [ $total_lost = 1 ]; then
+			verdict=skipped detail="skipped after a failure (--fail-fast)"
+		else
+			run_test "$name" "$timeout_s" "$log_dir/$project-$name.log"
+		fi
+		[ "$verdict" = pass ] || total_lost=1
 		got=0
 		[ "$verdict" = pass ] && got=$points
 		ptotal=$((ptotal + got)) pmax=$((pmax + points))

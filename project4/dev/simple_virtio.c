@@ -223,21 +223,20 @@ static void accept_queue(struct simple_virtio_dev *dev, struct probe *p)
 	uint64_t bytes = (uint64_t)size * sizeof(struct virt_queue_entry);
 	struct virt_queue q;
 
-	if (size == 0 || size > SVIRTB_QUEUE_MAX_SIZE) {
+	/* The ring checks its size, its address arithmetic and that it is
+	 * guest RAM; only the device knows where its own page is. */
+	enum vq_error err = virt_queue_from_guest(&q, p, gpa, size);
+	if (err == VQ_ERR_BAD_SIZE) {
 		guest_error(dev, "READY with queue_size %u, not in 1..%u", size, SVIRTB_QUEUE_MAX_SIZE);
 		return;
 	}
-	if (gpa > UINT64_MAX - bytes) {
-		guest_error(dev, "READY with a ring at %#llx whose end overflows", (unsigned long long)gpa);
+	if (err != VQ_OK) {
+		guest_error(dev, "READY with a ring [%#llx, +%llu) not all in guest RAM (or wrapping)",
+		            (unsigned long long)gpa, (unsigned long long)bytes);
 		return;
 	}
 	if (overlaps_regs(gpa, bytes)) {
 		guest_error(dev, "READY with a ring at %#llx over the register page", (unsigned long long)gpa);
-		return;
-	}
-	if (virt_queue_from_guest(&q, p, gpa, size) != VQ_OK) {
-		guest_error(dev, "READY with a ring [%#llx, +%llu) not all in guest RAM",
-		            (unsigned long long)gpa, (unsigned long long)bytes);
 		return;
 	}
 	vq_fetcher_init(&dev->vq, &q);

@@ -16,16 +16,17 @@ work=$(mktemp -d /tmp/keos-grader-selftest.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail=0
 
-# grade TREE LABEL: runs make grade there; prints "score max" on stdout.
+# grade TREE LABEL [GRADE_OPTION...]: builds and grades there; prints "score max".
 grade() {
 	local tree=$1 label=$2 log=$work/$2.log
+	shift 2
 	if ! make -C "$tree" -s build/keos-test.elf build/disk/$project.img >"$log" 2>&1; then
 		echo "selftest: $label: build failed (log: $log)" >&2
 		tail -n 20 "$log" >&2
 		echo "x x"
 		return
 	fi
-	(cd "$tree" && bash grader/grade.sh --results "$work/$label.json" --log-dir "$work/$label-logs" "$project") >>"$log" 2>&1
+	(cd "$tree" && bash grader/grade.sh "$@" --results "$work/$label.json" --log-dir "$work/$label-logs" "$project") >>"$log" 2>&1
 	local score max
 	score=$(grep -m1 '"score"' "$work/$label.json" | tr -dc '0-9')
 	max=$(grep -m1 '"max_score"' "$work/$label.json" | tr -dc '0-9')
@@ -64,27 +65,29 @@ else
 	echo "selftest: handout: $score/$max, all $tests tests 'not yet implemented'"
 fi
 
-# 3. Mutants: each must lose points.
+# 3. Mutants: each must lose points. One copy of the tree serves them all:
+# each patch is applied, graded (stopping at the first lost point) and
+# reverted.
 killed=0 total=0
+tree=$work/mutants
+copy_tree "$tree"
 for patch in "$here"/mutants/*.patch; do
 	name=$(basename "$patch" .patch)
 	total=$((total + 1))
-	tree=$work/mutant-$name
-	copy_tree "$tree"
 	if ! patch -s -d "$tree" -p1 <"$patch"; then
 		echo "selftest: mutant $name: patch does not apply" >&2
 		fail=1
 		continue
 	fi
-	read -r score max < <(grade "$tree" "mutant-$name")
+	read -r score max < <(grade "$tree" "mutant-$name" --fail-fast)
+	patch -s -R -d "$tree" -p1 <"$patch"
 	if [ "$score" != x ] && [ "$score" != "$max" ]; then
 		killed=$((killed + 1))
-		echo "selftest: mutant $name: $score/$max (killed)"
+		echo "selftest: mutant $name: loses points (killed)"
 	else
 		echo "selftest: mutant $name: $score/$max (SURVIVED)" >&2
 		fail=1
 	fi
-	rm -rf "$tree"
 done
 echo "selftest: mutation score $killed/$total"
 [ $fail = 0 ]

@@ -49,7 +49,7 @@ GUEST_KTEST(project3, guest_vcpus_run_in_parallel, 2, 60, NULL, NULL)
 
 static void run_failing_guest(void *name)
 {
-	struct guest_run r = { name, 1, 32 * 1024, 5, NULL, NULL, NULL };
+	struct guest_run r = { name, 1, 32 * 1024, 5, NULL, NULL, NULL, NULL };
 	guest_test_run(&r);
 }
 

@@ -313,6 +313,14 @@ KTEST(svirtb_bad_status_order)
 	expect_reset_and_recovery();
 	set_reg(VIRTIO_REG_QUEUE_HEAD, 0);                  /* doorbell before READY */
 	expect_reset_and_recovery();
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);   /* DRIVER_OK twice */
+	expect_reset_and_recovery();
+	struct disk k;
+	disk_open(&k);                                        /* READY */
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);   /* DRIVER_OK while live */
+	page_free(k.ring);
+	expect_reset_and_recovery();
 }
 
 /* Steps 1-5 of the spec by hand, with the given queue. */
