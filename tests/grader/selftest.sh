@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 project=${1:-project4}
 work=$(mktemp -d /tmp/keos-grader-selftest.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 fail=0
 
 # grade TREE LABEL [GRADE_OPTION...]: builds and grades there; prints "score max".
