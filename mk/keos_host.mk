@@ -8,3 +8,6 @@ test_format_SRCS := tests/host/test_format.c keos/lib/format.c
 test_page_pool_SRCS := tests/host/test_page_pool.c keos/mm/page_pool.c
 test_kmalloc_SRCS := tests/host/test_kmalloc.c tests/host/keos_host_shim.c \
 	keos/mm/palloc.c keos/mm/kmalloc.c keos/mm/page_pool.c
+
+# Kernel tests for the mutants that survived the rest of the kernel suite.
+KTEST_SRCS += tests/kernel/test_mutation_gaps.c

@@ -23,6 +23,8 @@
 #   --list         print each function and its replacement body; build nothing
 #   --fast         skip the kernel run for mutants the host tests already killed
 #   --keep         keep the scratch tree (its path is printed) for post-mortems
+#   --extra T      also run make target T for each mutant the kernel run left
+#                  alive (e.g. check-project3: gKeOS under kev); repeatable
 #
 # Environment:
 #   MUT_TIMEOUT     seconds for one kernel test run (default 60)
@@ -40,13 +42,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 export LC_ALL=C
 
-only="" list=0 fast=0 keep=0 files=()
+only="" list=0 fast=0 keep=0 files=() extras=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--only) only=",$2,"; shift 2 ;;
 	--list) list=1; shift ;;
 	--fast) fast=1; shift ;;
 	--keep) keep=1; shift ;;
+	--extra) extras+=("$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "mutate_bodies: unknown option $1" >&2; exit 2 ;;
 	*) files+=("$1"); shift ;;
@@ -245,13 +248,14 @@ run_kernel() {
 	(cd "$tree" && bash tools/run_kernel_tests.sh --timeout "$timeout_s" --log build/mut-kernel.log \
 		build/keos-test.elf) >>"$1" 2>&1
 	local rc=$?
-	if grep -q 'timed out' "$1"; then
-		kernel_detail="timeout"
-	else
-		kernel_detail=$(grep -m1 -oE '^test [A-Za-z0-9_]+ \.\.\. FAILED' "$1" | awk '{ print $2 }')
-		[ -n "$kernel_detail" ] || kernel_detail=$(grep -m1 -oE 'no closing line|no test ran|exited with status [0-9]+' "$1")
-		[ -n "$kernel_detail" ] || kernel_detail="failed"
-	fi
+	[ $rc = 0 ] && { kernel_detail=""; cp "$tree/build/mut-kernel.log" "$1.qemu" 2>/dev/null; return 0; }
+	# the first failing test names the kill; a hang or crash after it is noted
+	kernel_detail=$(grep -m1 -oE '^test [A-Za-z0-9_]+ \.\.\. FAILED' "$1" | awk '{ print $2 }')
+	local how
+	how=$(grep -m1 -oE 'timed out|no closing line|no test ran|exited with status [0-9]+' "$1")
+	[ "$how" = "timed out" ] && how=timeout
+	if [ -z "$kernel_detail" ]; then kernel_detail=${how:-failed}
+	elif [ "$how" = timeout ]; then kernel_detail="$kernel_detail, then timeout"; fi
 	cp "$tree/build/mut-kernel.log" "$1.qemu" 2>/dev/null
 	return $rc
 }
@@ -278,6 +282,13 @@ if ! run_kernel "$scratch/logs/baseline.kernel"; then
 	echo "mutate_bodies: the unmutated kernel suite fails ($kernel_detail)" >&2
 	exit 3
 fi
+for t in "${extras[@]}"; do
+	if ! (cd "$tree" && make -s "$t") >"$scratch/logs/baseline.$t" 2>&1; then
+		tail -n 20 "$scratch/logs/baseline.$t" >&2
+		echo "mutate_bodies: the unmutated tree fails make $t" >&2
+		exit 3
+	fi
+done
 
 rows=() killed=0 survived=0 broken=0 i=0 start_all=$(date +%s)
 for m in "${mutants[@]}"; do
@@ -309,10 +320,21 @@ for m in "${mutants[@]}"; do
 				kernel="killed ($kernel_detail)"
 			fi
 		fi
+		# Extra checks only for what survived so far: they can be slow.
+		if [ -z "$verdict" ] && [ "$kernel" = survived ] && [[ "$host" != killed* ]]; then
+			for t in "${extras[@]}"; do
+				if (cd "$tree" && make -s "$t") >"$log.$t" 2>&1; then
+					kernel="$kernel; $t: survived"
+				else
+					kernel="$kernel; $t: killed"
+					break
+				fi
+			done
+		fi
 	fi
 	if [ -n "$verdict" ]; then
 		broken=$((broken + 1))
-	elif [[ "$host" == killed* || "$kernel" == killed* ]]; then
+	elif [[ "$host" == killed* || "$kernel" == *killed* ]]; then
 		verdict="killed"; killed=$((killed + 1))
 	else
 		verdict="SURVIVED"; survived=$((survived + 1))
