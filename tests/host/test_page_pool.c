@@ -284,6 +284,8 @@ START_TEST(free_reports_foreign_addresses)
 	ck_assert_int_eq(page_pool_free(&p, a, 9), PAGE_POOL_NOT_OWNED);
 	ck_assert_int_eq(page_pool_free(&p, a, SIZE_MAX), PAGE_POOL_NOT_OWNED);
 	ck_assert_int_eq(page_pool_free(&p, a, SIZE_MAX / PG + 1), PAGE_POOL_NOT_OWNED);
+	ck_assert_int_eq(page_pool_free(&p, last, SIZE_MAX), PAGE_POOL_NOT_OWNED);   /* the end wraps around */
+	ck_assert_int_eq(page_pool_free(&p, a + PG, SIZE_MAX - 1), PAGE_POOL_NOT_OWNED);
 	assert_same(&p, &s);
 	ck_assert_int_eq(page_pool_free(&p, last, 1), PAGE_POOL_FREED);
 	free(m);
