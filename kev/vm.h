@@ -95,6 +95,8 @@ struct vm {
 	char report[KEV_REPORT_SIZE];
 	uint64_t deadline;                   /* timer tick at which the VM is stopped (0: none) */
 	struct vm_serial serial;
+	uint32_t pci_address;                /* the guest's last write to port 0xcf8 */
+	uint8_t cmos_index;                  /* the guest's last write to port 0x70 */
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU

@@ -6,6 +6,8 @@
  *                whole line at a time, "[guest N] " first, so host and guest
  *                output never mix mid-line. The line-status register always
  *                answers "transmitter empty" (0x60); nothing is ever received.
+ *   0xcf8-0xcff  PCI configuration: the address register is kept, data reads
+ *                all ones (no device). 0x70-0x71 CMOS: every register reads 0.
  *   0xf4, 0x604  The exit ports (keos's isa-debug-exit, and KeV's): OUT ends
  *                the VM with the value written as its status.
  *
@@ -111,6 +113,39 @@ static enum vmexit_verdict com1_out(struct vcpu *v, uint16_t port, unsigned size
 	return VMEXIT_RESUME;
 }
 
+/* --- PCI configuration and CMOS: present, but with nothing behind them ------------ */
+
+/* Mechanism #1: the address register keeps what was written (a guest may
+ * read it back); the data port reads all ones, PCI's "no device here". */
+static uint32_t pci_in(struct vcpu *v, uint16_t port, unsigned size)
+{
+	if (port == 0xcf8 && size == 4)
+		return v->vm->pci_address;
+	return 0xffffffffu;
+}
+
+static enum vmexit_verdict pci_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
+{
+	if (port == 0xcf8 && size == 4)
+		v->vm->pci_address = value;
+	return VMEXIT_RESUME;   /* configuration writes go nowhere */
+}
+
+/* The CMOS/RTC index and data ports: the index is kept, every register reads 0. */
+static uint32_t cmos_in(struct vcpu *v, uint16_t port, unsigned size)
+{
+	(void)size;
+	return port == 0x70 ? v->vm->cmos_index : 0;
+}
+
+static enum vmexit_verdict cmos_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
+{
+	(void)size;
+	if (port == 0x70)
+		v->vm->cmos_index = (uint8_t)value;
+	return VMEXIT_RESUME;
+}
+
 /* --- the exit port ---------------------------------------------------------------- */
 
 static enum vmexit_verdict exit_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
@@ -123,6 +158,8 @@ static enum vmexit_verdict exit_out(struct vcpu *v, uint16_t port, unsigned size
 
 static const struct pio_port pio_table[] = {
 	{ PIO_COM1, PIO_COM1 + 7, "COM1", com1_in, com1_out },
+	{ 0xcf8, 0xcff, "PCI configuration", pci_in, pci_out },
+	{ 0x70, 0x71, "CMOS", cmos_in, cmos_out },
 	{ PIO_EXIT_PORT, PIO_EXIT_PORT + 3, "exit", NULL, exit_out },
 	{ PIO_EXIT_PORT_KEV, PIO_EXIT_PORT_KEV + 3, "exit (KeV)", NULL, exit_out },
 };

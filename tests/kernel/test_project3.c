@@ -119,3 +119,15 @@ KTEST(project3bad_corrupt_image_is_reported)
 	printk("project3: corrupt image rejected: %s\n", why);
 	KASSERT(strstr(why, "gKeOS: ") == why);
 }
+
+static const char *top_mib_loaded_once(struct keos_vm *k, void *arg)
+{
+	(void)arg;
+	for (gpa_t pa = 31ull << 20; pa < 32ull << 20; pa += GUEST_PAGE_SIZE)
+		if (!k->vm->ram[pa / GUEST_PAGE_SIZE])
+			return "a page both vCPUs read was never loaded";
+	return NULL;
+}
+
+GUEST_KTEST(project3, guest_platform_ports, 1, 60, NULL, NULL)
+GUEST_KTEST(project3, guest_two_vcpus_fault_on_same_pages, 2, 60, NULL, top_mib_loaded_once)

@@ -9,6 +9,7 @@
 #include "keos/arch/guest.h"
 #include "keos/arch/x86.h"
 #include "keos/boot/boot.h"
+#include "keos/dev/pci.h"
 #include "keos/lib/printk.h"
 #include "keos/mm/palloc.h"
 #include "keos/mm/vm.h"
@@ -185,4 +186,47 @@ KTEST(selftest_guest_silent_exit)
 {
 	/* Ends the VM with success before the runner prints a verdict. */
 	outl(0xf4, 0);
+}
+
+KTEST(guest_platform_ports)
+{
+	/* kev answers PCI configuration with "no device" and keeps the address. */
+	struct pci_device d[4];
+	KASSERT_EQ(pci_enumerate(d, 4), 0);
+	outl(0xcf8, 0x80001234);
+	KASSERT_EQ(inl(0xcf8), 0x80001234);
+	outb(0x70, 0x0a);
+	KASSERT_EQ(inb(0x70), 0x0a);
+	KASSERT_EQ(inb(0x71), 0);
+}
+
+/* Both vCPUs read the same untouched pages at the same moment: the pager
+ * must load each once (the host test runner fails the test on any leaked
+ * page, and a page mapped twice would leak one). The top MiB of the 32 MiB
+ * is beyond what the allocator has handed out in a test boot. */
+struct same_pages { volatile int arrived; volatile uint64_t sum[2]; };
+
+static void touch_top_pages(void *arg)
+{
+	struct same_pages *s = arg;
+	int me = cpu_current()->id;
+	__atomic_add_fetch(&s->arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&s->arrived, __ATOMIC_SEQ_CST) < 2)
+		pause();
+	uint64_t sum = 0;
+	for (uint64_t pa = (31ull << 20); pa < (32ull << 20); pa += PAGE_SIZE)
+		sum += *(volatile uint64_t *)phys_to_virt(pa);
+	s->sum[me] = sum + 1;
+}
+
+KTEST(guest_two_vcpus_fault_on_same_pages)
+{
+	KASSERT(ncpus >= 2);
+	struct same_pages s = { 0, { 0, 0 } };
+	struct thread *a = thread_create_on("touch0", 0, touch_top_pages, &s);
+	struct thread *b = thread_create_on("touch1", 1, touch_top_pages, &s);
+	thread_join(a);
+	thread_join(b);
+	KASSERT_EQ(s.sum[0], 1);      /* fresh pages read zero */
+	KASSERT_EQ(s.sum[1], 1);
 }

@@ -313,6 +313,8 @@ KTEST(svirtb_bad_status_order)
 	expect_reset_and_recovery();
 	set_reg(VIRTIO_REG_QUEUE_HEAD, 0);                  /* doorbell before READY */
 	expect_reset_and_recovery();
+	set_reg(VIRTIO_REG_QUEUE_SIZE, 8);                  /* queue registers outside DRIVER_OK */
+	expect_reset_and_recovery();
 	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
 	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);   /* DRIVER_OK twice */
 	expect_reset_and_recovery();
