@@ -65,6 +65,40 @@ else
 	echo "selftest: handout: $score/$max, all $tests tests 'not yet implemented'"
 fi
 
+# 2b. Strict mode: a submission's change to a file students may not edit is
+# undone before grading; the whitelisted file is kept.
+pristine=$work/pristine
+bash "$top/grader/make_handout.sh" "$pristine" "$project" >/dev/null 2>&1
+sub=$work/handout/keos-kev
+echo "# tampered" >>"$sub/grader/rubrics/$project.rubric"
+echo "/* the student's work */" >>"$sub/project4/dev/simple_virtio.c"
+(cd "$sub" && bash grader/restore_reference.sh "$pristine/keos-kev" "$project") >"$work/strict.log" 2>&1
+if ! cmp -s "$sub/grader/rubrics/$project.rubric" "$pristine/keos-kev/grader/rubrics/$project.rubric" ||
+   ! grep -q "the student's work" "$sub/project4/dev/simple_virtio.c"; then
+	echo "selftest: strict mode did not restore the rubric or did not keep the student's file (log: $work/strict.log)" >&2
+	fail=1
+else
+	echo "selftest: strict mode: non-whitelisted files restored, the student's file kept"
+fi
+
+# 2c. Ctrl-C: the grader stops and takes its QEMU with it.
+(cd "$work/reference" && setsid bash grader/grade.sh --log-dir "$work/interrupt-logs" "$project" >"$work/interrupt.log" 2>&1) &
+grader_pid=$!
+sleep 3
+pkill -INT -f "grader/grade.sh --log-dir $work/interrupt-logs" || true
+wait "$grader_pid" 2>/dev/null
+sleep 1
+if pgrep -f "qemu-system.*$work/" >/dev/null; then
+	echo "selftest: QEMU outlived an interrupted grader" >&2
+	pkill -KILL -f "qemu-system.*$work/" || true
+	fail=1
+elif ! grep -q "grade: interrupted" "$work/interrupt.log"; then
+	echo "selftest: the grader did not report the interrupt (log: $work/interrupt.log)" >&2
+	fail=1
+else
+	echo "selftest: Ctrl-C: the grader stopped and no QEMU was left running"
+fi
+
 # 3. Mutants: each must lose points. One copy of the tree serves them all:
 # each patch is applied, graded (stopping at the first lost point) and
 # reverted.
