@@ -10,7 +10,7 @@ KERNEL_SRCS += project3/keos_vm/pager.c project3/keos_vm/keos_vm.c \
 
 # Host tests that boot gKeOS (opt-in: project3_*), and the guest tests.
 KTEST_SRCS += tests/kernel/guest_harness.c tests/kernel/test_project3.c
-GUEST_SRCS += tests/guest/project3/test_guest.c
+GUEST_SRCS += tests/guest/project3/test_guest.c tests/kernel/smp_check.c
 
 # check-project3: every project3_* host test with gKeOS on the disk, then a
 # disk whose gKeOS is corrupt (truncated), which must give a clear error.

@@ -8,7 +8,6 @@
 #include "project3/keos_vm/elf.h"
 #include <stdbool.h>
 
-#define EI_NIDENT 16
 #define PT_LOAD 1
 #define ET_EXEC 2
 #define EM_X86_64 62
@@ -16,22 +15,6 @@
 #define PHDR_SIZE 56u
 #define MAX_PHDRS 64u
 
-struct elf64_ehdr {
-	unsigned char ident[EI_NIDENT];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-} __attribute__((packed));
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF header size");
-_Static_assert(sizeof(struct elf64_phdr) == PHDR_SIZE, "program header size");
 
 static bool add_overflows(uint64_t a, uint64_t b, uint64_t *sum)
 {

@@ -12,6 +12,24 @@
 
 #define ELF_MAX_SEGMENTS 16
 
+/* The on-disk ELF64 file and program headers (System V ABI). */
+struct elf64_ehdr {
+	unsigned char ident[16];
+	uint16_t type, machine;
+	uint32_t version;
+	uint64_t entry, phoff, shoff;
+	uint32_t flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+} __attribute__((packed));
+
+struct elf64_phdr {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF header size");
+_Static_assert(sizeof(struct elf64_phdr) == 56, "program header size");
+
 enum elf_error {
 	ELF_OK = 0,
 	ELF_ERR_IO,             /* the reader failed */

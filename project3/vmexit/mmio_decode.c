@@ -77,6 +77,18 @@ static bool lookup_opcode(bool two_byte, uint8_t op, struct opcode_form *f)
 	}
 }
 
+/* The refused prefixes, in the order they are reported; OK if none. */
+static enum mmio_decode_error refused_prefix(bool lock_rep, bool addr32, bool fsgs)
+{
+	if (lock_rep)
+		return MMIO_DECODE_LOCK_REP;
+	if (addr32)
+		return MMIO_DECODE_ADDRESS_SIZE;
+	if (fsgs)
+		return MMIO_DECODE_SEGMENT_BASE;
+	return MMIO_DECODE_OK;
+}
+
 /* MOV between the accumulator and a 64-bit absolute address (A0-A3, "moffs"):
  * no ModRM, an 8-byte address after the opcode. Compilers emit it for a store
  * to a constant address, e.g. a device register in the direct map. i is the
@@ -139,13 +151,10 @@ enum mmio_decode_error mmio_decode(const uint8_t *b, size_t avail, struct mmio_i
 		op = b[i++];
 	}
 	if (!two_byte && op >= 0xa0 && op <= 0xa3) {
-		/* 67 would make the address 4 bytes: refused below like elsewhere. */
-		if (lock_rep)
-			return MMIO_DECODE_LOCK_REP;
-		if (addr32)
-			return MMIO_DECODE_ADDRESS_SIZE;
-		if (fsgs)
-			return MMIO_DECODE_SEGMENT_BASE;
+		/* 67 would make the address 4 bytes: refused like elsewhere. */
+		enum mmio_decode_error refused = refused_prefix(lock_rep, addr32, fsgs);
+		if (refused != MMIO_DECODE_OK)
+			return refused;
 		return decode_moffs(b, avail, lim, i - 1, op, rex_w ? 8 : opsize ? 2 : 4, out);
 	}
 	struct opcode_form f;
@@ -206,12 +215,9 @@ enum mmio_decode_error mmio_decode(const uint8_t *b, size_t avail, struct mmio_i
 		i += imm_len;
 	}
 
-	if (lock_rep)
-		return MMIO_DECODE_LOCK_REP;
-	if (addr32)
-		return MMIO_DECODE_ADDRESS_SIZE;
-	if (fsgs)
-		return MMIO_DECODE_SEGMENT_BASE;
+	enum mmio_decode_error refused = refused_prefix(lock_rep, addr32, fsgs);
+	if (refused != MMIO_DECODE_OK)
+		return refused;
 
 	memset(out, 0, sizeof(*out));
 	out->length = (uint8_t)i;

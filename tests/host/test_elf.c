@@ -8,25 +8,12 @@
 
 #define FILE_SIZE 0x3000
 
-struct ehdr {
-	unsigned char ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-} __attribute__((packed));
-
-struct phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-} __attribute__((packed));
 
 static unsigned char file[FILE_SIZE];
 static int reads_outside;
 
-static struct ehdr *eh(void) { return (struct ehdr *)file; }
-static struct phdr *ph(int i) { return (struct phdr *)(file + 64 + i * 56); }
+static struct elf64_ehdr *eh(void) { return (struct elf64_ehdr *)file; }
+static struct elf64_phdr *ph(int i) { return (struct elf64_phdr *)(file + 64 + i * 56); }
 
 static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
@@ -54,10 +41,10 @@ static void build_valid(void)
 	eh()->phentsize = 56;
 	eh()->phnum = 4;
 	eh()->ehsize = 64;
-	*ph(0) = (struct phdr){ 1, 5, 0x1000, 0x100000, 0x100000, 0x800, 0x800, 0x1000 };
-	*ph(1) = (struct phdr){ 1, 5, 0x1800, 0xffffffff80101000, 0x101000, 0x800, 0x800, 0x1000 };
-	*ph(2) = (struct phdr){ 4, 4, 0x200, 0, 0, 0x20, 0x20, 4 };
-	*ph(3) = (struct phdr){ 1, 6, 0x2000, 0xffffffff80102000, 0x102000, 0x1000, 0x5000, 0x1000 };
+	*ph(0) = (struct elf64_phdr){ 1, 5, 0x1000, 0x100000, 0x100000, 0x800, 0x800, 0x1000 };
+	*ph(1) = (struct elf64_phdr){ 1, 5, 0x1800, 0xffffffff80101000, 0x101000, 0x800, 0x800, 0x1000 };
+	*ph(2) = (struct elf64_phdr){ 4, 4, 0x200, 0, 0, 0x20, 0x20, 4 };
+	*ph(3) = (struct elf64_phdr){ 1, 6, 0x2000, 0xffffffff80102000, 0x102000, 0x1000, 0x5000, 0x1000 };
 }
 
 static enum elf_error parse(uint64_t size, struct elf_image *img)
@@ -174,7 +161,7 @@ START_TEST(too_many_segments)
 	build_valid();
 	eh()->phnum = ELF_MAX_SEGMENTS + 1;
 	for (int i = 0; i < ELF_MAX_SEGMENTS + 1; i++)
-		*ph(i) = (struct phdr){ 1, 5, 0x1000, 0x100000 + i * 0x1000, 0x100000 + i * 0x1000, 0x10, 0x10, 0x1000 };
+		*ph(i) = (struct elf64_phdr){ 1, 5, 0x1000, 0x100000 + i * 0x1000, 0x100000 + i * 0x1000, 0x10, 0x10, 0x1000 };
 	eh()->entry = 0x100000;
 	struct elf_image img;
 	ck_assert_int_eq(parse(FILE_SIZE, &img), ELF_ERR_TOO_MANY);
