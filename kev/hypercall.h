@@ -15,6 +15,7 @@
 #define KEV_HC_EXIT       4   /* ends the VM with status a0 */
 #define KEV_HC_VCPU_ID    5   /* returns the calling vCPU's index (0 = bootstrap) */
 #define KEV_HC_START_VCPU 6   /* starts vCPU a0 at rip a1, rsp a2, with the caller's paging and segments; returns 0 or KEV_HC_EINVAL */
+#define KEV_HC_EXIT_COUNT 7   /* returns the calling vCPU's #VMEXITs so far, host interrupts not counted (benchmarks) */
 
 #define KEV_HC_ABI_VERSION 1
 

@@ -15,10 +15,10 @@ GUEST_SRCS += tests/guest/project3/test_guest.c tests/kernel/smp_check.c
 # check-project3: every project3_* host test with gKeOS on the disk, then a
 # disk whose gKeOS is corrupt (truncated), which must give a clear error.
 P3_QEMU_ARGS = $(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))
-$(BUILD)/disk/project3-corrupt.img: $(GKEOS) $(BUILD)/tools/mkfs
+$(BUILD)/disk/project3-corrupt.img: $(BUILD)/gkeos.elf $(BUILD)/tools/mkfs
 	@echo "  MKFS    $@"
 	$(Q)rm -rf $(@:.img=.files) && mkdir -p $(@:.img=.files)
-	$(Q)head -c 3000 $(GKEOS) > $(@:.img=.files)/gKeOS
+	$(Q)head -c 3000 $(BUILD)/gkeos.elf > $(@:.img=.files)/gKeOS
 	$(Q)$(BUILD)/tools/mkfs $@ $(@:.img=.files)
 
 .PHONY: check-project3

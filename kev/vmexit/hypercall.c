@@ -56,6 +56,9 @@ static enum vmexit_verdict hypercall_handle(struct vmexit_controller *ctl, struc
 		v->stats.hypercalls++;
 		vm_exit_with(v->vm, (int)a0);
 		return VMEXIT_STOP;
+	case KEV_HC_EXIT_COUNT:
+		ret = v->stats.exits - v->stats.intr_exits;
+		break;
 	case KEV_HC_VCPU_ID:
 		ret = v->id;
 		break;
