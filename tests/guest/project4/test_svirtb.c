@@ -326,6 +326,10 @@ KTEST(svirtb_bad_status_order)
 	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);   /* DRIVER_OK while live */
 	page_free(k.ring);
 	expect_reset_and_recovery();
+	disk_open(&k);                                        /* READY */
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_READY);       /* READY while live */
+	page_free(k.ring);
+	expect_reset_and_recovery();
 }
 
 /* Steps 1-5 of the spec by hand, with the given queue. */
