@@ -10,7 +10,9 @@ for t in "$@"; do
 	esac
 	rc=$?
 	if [ $rc = 0 ]; then
-		echo "host: $(basename "$t"): $(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' | tail -n 1 || true)"
+		summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' | tail -n 1)
+		[ -n "$summary" ] || summary=$(printf '%s\n' "$out" | tail -n 1)
+		echo "host: $(basename "$t"): $summary"
 	else
 		printf '%s\n' "$out" | tail -n 30
 		echo "host: $(basename "$t"): FAILED (status $rc)"
