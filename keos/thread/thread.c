@@ -258,7 +258,8 @@ void thread_sleep(uint64_t n)
 	check_may_block(0);
 	struct thread *self = thread_current();
 	spin_lock(&sched_lock);
-	self->wake_tick = ticks + n;
+	/* timer_ticks(), not ticks: under kev the variable lags the TSC clock. */
+	self->wake_tick = timer_ticks() + n;
 	struct thread **pp = &sleepers;
 	while (*pp && (*pp)->wake_tick <= self->wake_tick)
 		pp = &(*pp)->next;

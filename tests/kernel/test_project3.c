@@ -131,3 +131,4 @@ static const char *top_mib_loaded_once(struct keos_vm *k, void *arg)
 
 GUEST_KTEST(project3, guest_platform_ports, 1, 60, NULL, NULL)
 GUEST_KTEST(project3, guest_two_vcpus_fault_on_same_pages, 2, 60, NULL, top_mib_loaded_once)
+GUEST_KTEST(project3, guest_sleep_wakes_up, 1, 30, NULL, NULL)

@@ -209,3 +209,22 @@ KTEST(guest_two_vcpus_fault_on_same_pages)
 	KASSERT_EQ(s.sum[0], 1);      /* fresh pages read zero */
 	KASSERT_EQ(s.sum[1], 1);
 }
+
+static void nap(void *arg)
+{
+	(void)arg;
+	thread_sleep(3);
+}
+
+/* Without a timer interrupt, sleepers wake because the TSC clock is read as
+ * CPUs pass through the scheduler (keos/thread/thread.c, guest_clock_update). */
+KTEST(guest_sleep_wakes_up)
+{
+	uint64_t start = timer_ticks();
+	thread_sleep(5);
+	KASSERT(timer_ticks() - start >= 5);
+	struct thread *t = thread_create("nap", nap, NULL);
+	KASSERT(t != NULL);
+	thread_join(t);
+	KASSERT(timer_ticks() - start >= 8);
+}
