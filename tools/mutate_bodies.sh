@@ -252,7 +252,7 @@ run_kernel() {
 	# the first failing test names the kill; a hang or crash after it is noted
 	kernel_detail=$(grep -m1 -oE '^test [A-Za-z0-9_]+ \.\.\. FAILED' "$1" | awk '{ print $2 }')
 	local how
-	how=$(grep -m1 -oE 'timed out|no closing line|no test ran|exited with status [0-9]+' "$1")
+	how=$(grep -oE 'timed out|no closing line|no test ran|exited with status [0-9]+' "$1" | head -n 1)
 	[ "$how" = "timed out" ] && how=timeout
 	if [ -z "$kernel_detail" ]; then kernel_detail=${how:-failed}
 	elif [ "$how" = timeout ]; then kernel_detail="$kernel_detail, then timeout"; fi
