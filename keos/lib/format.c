@@ -146,7 +146,8 @@ static void emit_string(struct out *o, const struct spec *s, const char *str)
 	if (!str)
 		str = "(null)";
 	int len = 0;
-	while (str[len] && (s->prec < 0 || len < s->prec))
+	/* The precision bounds the read: the string need not be terminated. */
+	while ((s->prec < 0 || len < s->prec) && str[len])
 		len++;
 	int pad = s->width - len;
 	if (!s->left)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include "keos/lib/format.h"
@@ -355,6 +356,18 @@ START_TEST(null_string)
 }
 END_TEST
 
+START_TEST(precision_bounds_an_unterminated_string)
+{
+	/* A heap array with no NUL: %.3s must read exactly 3 bytes (ASan watches). */
+	char *abc = malloc(3);
+	memcpy(abc, "abc", 3);
+	char buf[16];
+	ck_assert_int_eq(ksnprintf(buf, sizeof(buf), "[%.3s]", abc), 5);
+	ck_assert_str_eq(buf, "[abc]");
+	free(abc);
+}
+END_TEST
+
 START_TEST(undefined_formats_print_literally)
 {
 	char buf[32];
@@ -573,6 +586,7 @@ int main(void)
 	tcase_add_test(tc, pointers);
 	tcase_add_test(tc, strings_and_chars);
 	tcase_add_test(tc, null_string);
+	tcase_add_test(tc, precision_bounds_an_unterminated_string);
 	tcase_add_test(tc, undefined_formats_print_literally);
 	tcase_add_test(tc, truncation);
 	tcase_add_test(tc, ksnprintf_variadic_entry);
