@@ -179,14 +179,26 @@ void vcpu_fail(struct vcpu *v, enum vm_error err, const char *fmt, ...)
 /* --- the run loop -------------------------------------------------------------- */
 
 /* An event (interrupt, exception) the exit interrupted on its way into the
- * guest is delivered again on the next VMRUN, unless a handler injected one. */
+ * guest is delivered again on the next VMRUN, unless a handler injected one.
+ * A software interrupt (INT n, INT3, INTO) is the exception to the rule: RIP
+ * still points at the instruction, which runs again and delivers it once;
+ * injecting it as well would run the guest's handler twice. */
 static void reinject_interrupted_event(struct vcpu *v, const struct exit_reason *e)
 {
 	struct vmcb_control_area *c = &v->vmcb->control;
-	if ((e->int_info & EVENT_VALID) && !(c->event_inj & EVENT_VALID)) {
-		c->event_inj = e->int_info;
-		c->event_inj_err = e->int_info_err;
-	}
+	if (!(e->int_info & EVENT_VALID) || (c->event_inj & EVENT_VALID))
+		return;
+	if ((e->int_info & EVENT_TYPE_MASK) == EVENT_TYPE_SOFT)
+		return;
+	c->event_inj = e->int_info;
+	c->event_inj_err = e->int_info_err;
+}
+
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err)
+{
+	struct vmcb_control_area *c = &v->vmcb->control;
+	c->event_inj = EVENT_VALID | EVENT_TYPE_EXCEPT | vector | (has_err ? EVENT_ERROR_VALID : 0);
+	c->event_inj_err = has_err ? err : 0;
 }
 
 static bool vmrun_failed(const struct vmcb *vmcb)
@@ -254,61 +266,6 @@ bool vcpu_start(struct vcpu *v)
 	ksnprintf(name, sizeof(name), "vm%d-vcpu%u", v->vm->id, v->id);
 	v->thread = thread_create_on(name, v->cpu, vcpu_loop, v);
 	return v->thread != NULL;
-}
-
-/* --- guest memory through the guest's page tables --------------------------- */
-
-static bool read_gpa64(void *ctx, gpa_t gpa, uint64_t *value)
-{
-	struct vcpu *v = ctx;
-	return probe_read(&v->vm->probe, gpa, value, sizeof(*value));
-}
-
-bool vcpu_gva_to_gpa(struct vcpu *v, gva_t gva, gpa_t *gpa, enum guest_walk_error *werr)
-{
-	struct guest_walk w;
-	enum guest_walk_error err = guest_walk(v->state.cr0, v->state.cr3, v->state.cr4,
-	                                       v->state.efer, gva, read_gpa64, v, &w);
-	if (werr)
-		*werr = err;
-	if (err != GWALK_OK)
-		return false;
-	*gpa = w.gpa;
-	return true;
-}
-
-bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len)
-{
-	uint8_t *out = buf;
-	while (len) {
-		size_t chunk = GUEST_PAGE_SIZE - (gva & (GUEST_PAGE_SIZE - 1));
-		if (chunk > len)
-			chunk = len;
-		gpa_t gpa;
-		if (!vcpu_gva_to_gpa(v, gva, &gpa, NULL) || !probe_read(&v->vm->probe, gpa, out, chunk))
-			return false;
-		gva += chunk;
-		out += chunk;
-		len -= chunk;
-	}
-	return true;
-}
-
-size_t vcpu_fetch_insn(struct vcpu *v, uint8_t *buf, size_t max)
-{
-	uint64_t linear = v->state.rip;
-	if (!(v->state.efer & EFER_LMA) || !(v->vmcb->save.cs.attrib & SEG_ATTR_L))
-		linear = (uint32_t)(linear + v->vmcb->save.cs.base);
-	size_t got = 0;
-	while (got < max) {
-		size_t chunk = GUEST_PAGE_SIZE - ((linear + got) & (GUEST_PAGE_SIZE - 1));
-		if (chunk > max - got)
-			chunk = max - got;
-		if (!vcpu_read_gva(v, linear + got, buf + got, chunk))
-			break;
-		got += chunk;
-	}
-	return got;
 }
 
 void vcpu_set_protected_mode(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)

@@ -63,6 +63,15 @@ void vcpu_skip(struct vcpu *v, unsigned len);
  * becomes the VM's report (the first one wins) and is printed. */
 void vcpu_fail(struct vcpu *v, enum vm_error err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Makes the guest take exception vector (with error code err if has_err) at
+ * the next VMRUN, as the CPU raises it at the current RIP: a handler that
+ * injects does not advance RIP. It replaces the redelivery of an event the
+ * exit interrupted: an interrupted exception or software interrupt comes
+ * again when the instruction re-runs; an interrupted external interrupt must
+ * be kept pending by the loop, never lost. */
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err);
+
+/* --- guest memory through the guest's page tables (kev/vcpu_mem.c) --- */
 
 /* Guest-virtual to guest-physical through the guest's page tables (its
  * current CR0/CR3/CR4/EFER); *werr (if not NULL) says why on failure. */

@@ -176,6 +176,7 @@ struct vmcb {
 /* event_inj and exit_int_info share one format. */
 #define EVENT_VECTOR_MASK   0xffu
 #define EVENT_TYPE_SHIFT    8
+#define EVENT_TYPE_MASK     (7u << 8)
 #define EVENT_TYPE_INTR     (0u << 8)
 #define EVENT_TYPE_NMI      (2u << 8)
 #define EVENT_TYPE_EXCEPT   (3u << 8)

@@ -1,7 +1,7 @@
 # kev: the hypervisor core (SVM, vCPUs, VMs, the exit-controller chain, the
 # probe) and project3's nested page table, in every kernel.
 KERNEL_SRCS += kev/svm.c kev/svm_run.S kev/exit.c kev/vmexit.c kev/vcpu.c kev/vm.c \
-	kev/probe.c kev/guest_walk.c \
+	kev/vcpu_mem.c kev/probe.c kev/guest_walk.c \
 	kev/vmexit/cpuid.c kev/vmexit/msr.c kev/vmexit/pio.c kev/vmexit/hypercall.c \
 	kev/vmexit/hlt.c \
 	project3/ept.c
