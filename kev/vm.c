@@ -324,3 +324,8 @@ enum ept_mapping_error vm_npt_unmap(struct vm *vm, gpa_t gpa, void **page)
 		__atomic_store_n(&vm->vcpus[i]->flush_tlb, true, __ATOMIC_RELEASE);
 	return EPT_OK;
 }
+
+const char *vm_last_host_line(const struct vm *vm)
+{
+	return vm->last_host_line;
+}

@@ -97,6 +97,7 @@ struct vm {
 	struct vm_serial serial;
 	uint32_t pci_address;                /* the guest's last write to port 0xcf8 */
 	uint8_t cmos_index;                  /* the guest's last write to port 0x70 */
+	char last_host_line[KEV_SERIAL_LINE + 1]; /* the last line host code printed for this VM (a device error...) */
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU
@@ -140,6 +141,9 @@ bool vm_stopping(struct vm *vm);
 enum vm_error vm_error(const struct vm *vm);
 const char *vm_error_name(enum vm_error err);
 const char *vm_report(const struct vm *vm);      /* "" when the guest exited normally */
+/* The last console line host code printed on this VM's behalf (its vCPU
+ * threads: device messages), "" if none; for reports of a VM that hung. */
+const char *vm_last_host_line(const struct vm *vm);
 /* Every byte the guest wrote to its console (NUL-terminated), and its length. */
 const char *vm_console(const struct vm *vm, size_t *len);
 
