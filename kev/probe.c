@@ -9,6 +9,7 @@
 #include "kev/vm.h"
 #include "keos/mm/vm.h"
 #include "keos/sync/spinlock.h"
+#include "keos/thread/thread.h"
 #include <string.h>
 
 static void *walk(struct vm *vm, gpa_t gpa)
@@ -79,4 +80,16 @@ bool probe_read(struct probe *p, gpa_t gpa, void *buf, size_t len)
 bool probe_write(struct probe *p, gpa_t gpa, const void *buf, size_t len)
 {
 	return copy(p, gpa, (void *)buf, len, true);
+}
+
+bool probe_range_is_ram(struct probe *p, gpa_t gpa, uint64_t len)
+{
+	/* Guest RAM is [0, ram_bytes): one range, known when the VM was built. */
+	return len == 0 || (gpa < p->vm->ram_bytes && len <= p->vm->ram_bytes - gpa);
+}
+
+bool probe_vm_stopping(struct probe *p)
+{
+	struct vm *vm = p->vm;
+	return vm_stopping(vm) || (vm->deadline && timer_ticks() >= vm->deadline);
 }

@@ -14,4 +14,10 @@ struct probe;
 bool probe_read(struct probe *p, gpa_t gpa, void *buf, size_t len);
 /* Copies len bytes from buf into guest-physical memory at gpa; false if any byte is not guest RAM. */
 bool probe_write(struct probe *p, gpa_t gpa, const void *buf, size_t len);
+/* True if every byte of [gpa, gpa + len) is guest RAM (pages not loaded yet
+ * included), in constant time; false on overflow. len 0 is always true. */
+bool probe_range_is_ram(struct probe *p, gpa_t gpa, uint64_t len);
+/* True once the VM is ending (it exited, failed, or ran past its deadline):
+ * a device in the middle of long work on its behalf should stop. */
+bool probe_vm_stopping(struct probe *p);
 #endif

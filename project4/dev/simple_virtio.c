@@ -57,11 +57,18 @@
  * the bytes that exist and leaves the rest of the buffer untouched, which is
  * not an error.
  *
- * Locking. dev->lock is held from the start of handle to its end, so the
- * register state, the fetcher and the bounce buffer have one owner at a time
- * even when two vCPUs write registers at once. A drain is bounded: head is
+ * Locking and bounds. dev->lock, a mutex, is held from the start of handle
+ * to its end, so the register state, the fetcher and the bounce buffer have
+ * one owner at a time even when two vCPUs write registers at once (the second
+ * sleeps until the first is done). It is a mutex, not a spinlock, because a
+ * drain is long: interrupts stay on, the host keeps scheduling other threads
+ * on this CPU, and disk_file may block. A drain is bounded: head is
  * < queue_size and the device stops at head, so at most queue_size - 1
- * entries, each at most file_size bytes.
+ * entries; checking an entry costs the same whatever its size (guest RAM is
+ * one known range: vq_guest_range_ok), and only the bytes that exist in
+ * disk_file move; and vq_fetcher_pop says VQ_ERR_STOPPED as soon as the VM is
+ * ending (its deadline included), at which the drain stops quietly: that is
+ * not the guest's error.
  *
  * attach maps the page and registers the region once: a second call returns
  * SIMPLE_VIRTIO_ERR_ATTACHED (KeV attached per vCPU and mapped twice). */
@@ -93,7 +100,7 @@ struct simple_virtio_dev *simple_virtio_new(void)
 		simple_virtio_free(dev);
 		return NULL;
 	}
-	spinlock_init(&dev->lock, "svirtb");
+	mutex_init(&dev->lock, "svirtb");
 	/* page_alloc zeroed the page: every queue register starts at 0. */
 	dev->regs->status = VIRTIO_STATUS_MAGIC;
 	dev->handler.region.start = SIMPLE_VIRTIO_REGION_START;
@@ -372,7 +379,7 @@ static void kick(struct simple_virtio_dev *dev, struct probe *p, uint32_t head)
 		struct virt_queue_entry e;
 		uint32_t index = dev->vq.tail;
 		enum vq_error err = vq_fetcher_pop(&dev->vq, &e);
-		if (err == VQ_ERR_EMPTY)
+		if (err == VQ_ERR_EMPTY || err == VQ_ERR_STOPPED)
 			return;
 		if (err != VQ_OK) {
 			guest_error(dev, "ring entry %u unreadable", index);
@@ -452,27 +459,33 @@ static uint64_t answer_read(struct simple_virtio_dev *dev, const struct mmio_inf
  * info->addr the guest-physical address, info->value the value); a read that
  * arrives anyway is answered in *read_value from the register page.
  *
- * Take dev->lock for the whole call. For an aligned 32-bit write to one of the
- * six registers, implement the spec's status machine and store accepted values
- * into dev->regs (the guest reads them back from there):
+ * Take dev->lock (a mutex: mutex_lock / mutex_unlock) for the whole call. For
+ * an aligned 32-bit write to one of the six registers, implement the spec's
+ * status machine and store accepted values into dev->regs (the guest reads
+ * them back from there):
  *   - status: RESET from any state returns to MAGIC with the queue registers
  *     zeroed; DRIVER_OK only from MAGIC; READY only from DRIVER_OK, after
  *     validating the queue (size 1..SVIRTB_QUEUE_MAX_SIZE, ring in guest RAM:
- *     virt_queue_from_guest), which sets head = tail = 0;
+ *     virt_queue_from_guest, not over the register page), which sets
+ *     head = tail = 0;
  *   - queue_size, queue_addr_hi, queue_addr_lo: only in DRIVER_OK;
  *   - queue_head, only in READY and < queue_size: the doorbell. Before
  *     returning, perform every entry from queue_tail up to the new head
  *     (vq_fetcher_pop / vq_fetcher_ack): cmd 0 reads size bytes of disk_file
  *     at sector * 512 into the guest buffer at addr, cmd 1 writes them from
- *     the buffer to disk_file. Copy guest memory only with probe_read /
- *     probe_write, in chunks that do not cross a guest page, through
- *     dev->bounce. Past the end of disk_file, move only the bytes that exist.
- *     Store the new queue_tail in dev->regs.
+ *     the buffer to disk_file. Check the whole buffer before moving a byte
+ *     (vq_guest_range_ok: its cost does not grow with size). Copy guest
+ *     memory only with probe_read / probe_write, in chunks that do not cross
+ *     a guest page, through dev->bounce. Past the end of disk_file, move only
+ *     the bytes that exist. Store the new queue_tail in dev->regs. When
+ *     vq_fetcher_pop returns VQ_ERR_STOPPED the VM is ending: stop draining,
+ *     quietly (it is not a guest error).
  * Anything else the guest does wrong (other widths, unaligned or other
  * offsets, queue_tail, out-of-order status, a bad queue or entry: unknown
- * cmd, sector * 512 or addr + size overflowing, buffer not all in guest RAM)
- * prints one line saying why and sets status RESET, stopping the drain. Never
- * touch memory outside guest RAM and disk_file, whatever the guest writes.
+ * cmd, sector * 512 or addr + size overflowing, buffer not all in guest RAM
+ * or over the register page) prints one line saying why and sets status
+ * RESET, stopping the drain. Never touch memory outside guest RAM and
+ * disk_file, whatever the guest writes.
  * Return VM_ERR_NONE: guest errors do not stop the VM. */
 enum vm_error simple_virtio_handle(struct mmio_handler *h, struct probe *p,
                                    const struct mmio_info *info, uint64_t *read_value,
@@ -482,12 +495,12 @@ enum vm_error simple_virtio_handle(struct mmio_handler *h, struct probe *p,
 	struct simple_virtio_dev *dev = h->priv;
 	(void)vcpu;
 
-	spin_lock(&dev->lock);
+	mutex_lock(&dev->lock);
 	if (info->dir == MMIO_WRITE)
 		apply_write(dev, p, info);
 	else if (read_value != NULL)
 		*read_value = answer_read(dev, info);
-	spin_unlock(&dev->lock);
+	mutex_unlock(&dev->lock);
 	return VM_ERR_NONE;
 	/* END SOLUTION */
 }

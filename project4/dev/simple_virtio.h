@@ -6,7 +6,7 @@
 #define PROJECT4_DEV_SIMPLE_VIRTIO_H
 #include <stdbool.h>
 #include "kev/types.h"
-#include "keos/sync/spinlock.h"
+#include "keos/sync/mutex.h"
 #include "project3/vmexit/mmio.h"
 #include "project3/keos_vm/pager.h"
 #include "project4/virtio/virtio.h"
@@ -25,7 +25,7 @@ struct file;
 struct simple_virtio_dev {
 	/* Held for every register write and the whole drain that may follow:
 	 * two vCPUs may write registers at once. */
-	struct spinlock lock;
+	struct mutex lock;
 	/* The register page (a host page, page_alloc): its first 24 bytes are the
 	 * registers and the device's register state, mapped read-only into the
 	 * guest. Only the device writes it. */

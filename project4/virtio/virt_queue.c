@@ -55,26 +55,16 @@ static bool guest_write(void *ctx, uint64_t addr, const void *buf, size_t len)
 	return probe_write(ctx, addr, buf, len);
 }
 
-static const struct virt_queue_mem_ops guest_ops = { guest_read, guest_write };
+static bool guest_stopping(void *ctx)
+{
+	return probe_vm_stopping(ctx);
+}
+
+static const struct virt_queue_mem_ops guest_ops = { guest_read, guest_write, guest_stopping };
 
 bool vq_guest_range_ok(struct probe *p, gpa_t gpa, uint64_t len)
 {
-	if (len == 0)
-		return true;
-	if (gpa > UINT64_MAX - (len - 1))
-		return false;
-	/* Guest RAM is mapped in whole pages, so one byte proves its page. */
-	gpa_t last = gpa + (len - 1);
-	gpa_t page = gpa & ~(GUEST_PAGE_SIZE - 1);
-	for (;;) {
-		uint8_t byte;
-		gpa_t at = page < gpa ? gpa : page;
-		if (!probe_read(p, at, &byte, 1))
-			return false;
-		if (last - page < GUEST_PAGE_SIZE)
-			return true;
-		page += GUEST_PAGE_SIZE;
-	}
+	return probe_range_is_ram(p, gpa, len);
 }
 
 enum vq_error virt_queue_from_guest(struct virt_queue *q, struct probe *p, gpa_t gpa, uint32_t size)
@@ -101,7 +91,7 @@ static bool local_write(void *ctx, uint64_t addr, const void *buf, size_t len)
 	return true;
 }
 
-static const struct virt_queue_mem_ops local_ops = { local_read, local_write };
+static const struct virt_queue_mem_ops local_ops = { local_read, local_write, NULL };
 
 enum vq_error virt_queue_from_local(struct virt_queue *q, void *ring, uint32_t size)
 {
@@ -165,6 +155,10 @@ enum vq_error vq_fetcher_set_head(struct virt_queue_fetcher *f, uint32_t head)
 
 enum vq_error vq_fetcher_pop(struct virt_queue_fetcher *f, struct virt_queue_entry *e)
 {
+	/* Checked before anything else, so a drain of any length ends within one
+	 * entry of the VM's end (its deadline included). */
+	if (f->q.ops->stopping && f->q.ops->stopping(f->q.ctx))
+		return VQ_ERR_STOPPED;
 	if (f->tail == f->head)
 		return VQ_ERR_EMPTY;
 	return virt_queue_read(&f->q, f->tail, e);

@@ -21,6 +21,9 @@ struct probe;
 struct virt_queue_mem_ops {
 	bool (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
 	bool (*write)(void *ctx, uint64_t addr, const void *buf, size_t len);
+	/* Optional: true once the other side is going away (the VM is stopping),
+	 * so a consumer should stop taking entries. NULL: never. */
+	bool (*stopping)(void *ctx);
 };
 
 /* Where the ring is: size entries of 28 bytes from base, no gaps. */
@@ -39,6 +42,7 @@ enum vq_error {
 	VQ_ERR_BAD_ADDR,    /* the ring's address arithmetic overflows, or it is not all memory */
 	VQ_ERR_BAD_INDEX,   /* an index >= size, or a tail beyond the published entries */
 	VQ_ERR_ACCESS,      /* the accessor failed to copy an entry */
+	VQ_ERR_STOPPED,     /* pop: the VM is stopping; take no more entries */
 };
 
 /* One side's view of the two indices. Slots tail .. head-1 (mod size) are
@@ -62,7 +66,7 @@ enum vq_error virt_queue_read(const struct virt_queue *q, uint32_t i, struct vir
 /* Copies e into entry i of the ring; VQ_ERR_BAD_INDEX if i >= size. */
 enum vq_error virt_queue_write(const struct virt_queue *q, uint32_t i, const struct virt_queue_entry *e);
 
-/* True if every byte of [gpa, gpa + len) is guest RAM (probes one byte per page); false on overflow. */
+/* True if every byte of [gpa, gpa + len) is guest RAM, in constant time whatever len is; false on overflow. */
 bool vq_guest_range_ok(struct probe *p, gpa_t gpa, uint64_t len);
 
 /* Starts a fetcher over q with an empty ring (head = tail = kicked = 0). */
@@ -74,7 +78,8 @@ uint32_t vq_fetcher_space(const struct virt_queue_fetcher *f);
 
 /* Device: takes a doorbell value as the new head; VQ_ERR_BAD_INDEX if head >= size. */
 enum vq_error vq_fetcher_set_head(struct virt_queue_fetcher *f, uint32_t head);
-/* Device: copies the oldest pending entry without consuming it; VQ_ERR_EMPTY if none. */
+/* Device: copies the oldest pending entry without consuming it; VQ_ERR_EMPTY if none,
+ * VQ_ERR_STOPPED (checked first) once the VM is stopping. */
 enum vq_error vq_fetcher_pop(struct virt_queue_fetcher *f, struct virt_queue_entry *e);
 /* Device: consumes the oldest pending entry (tail advances, wrapping); VQ_ERR_EMPTY if none. */
 enum vq_error vq_fetcher_ack(struct virt_queue_fetcher *f);

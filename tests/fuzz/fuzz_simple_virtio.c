@@ -68,7 +68,7 @@ static void access(enum mmio_direction dir, gpa_t addr, uint8_t size, uint64_t v
 	struct mmio_info info = { .dir = dir, .size = size, .addr = addr, .value = value };
 	uint64_t read_value = 0;
 	CHECK(dev->handler.handle(&dev->handler, fake_probe(), &info, &read_value, &vcpu) == VM_ERR_NONE);
-	CHECK(!dev->lock.locked);
+	CHECK(!mutex_holding(&dev->lock));
 }
 
 static void reg_write(uint32_t off, uint32_t value)

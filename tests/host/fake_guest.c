@@ -18,6 +18,7 @@
 #include "keos/mm/palloc.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/sync/spinlock.h"
+#include "keos/sync/mutex.h"
 
 /* --- violations --------------------------------------------------------------- */
 
@@ -392,9 +393,58 @@ void fake_guest_reset(void)
 	fake_disk_reset(FAKE_DISK_DEFAULT_SIZE);
 	disk_missing = false;
 	disk_failing = false;
+	fake_set_vm_stopping(false);
 	disk_calls = 0;
 	probe_calls = 0;
 	fake_console_clear();
 	violations = 0;
 	last_violation[0] = '\0';
+}
+
+/* --- the mutex and the VM's liveness --------------------------------------------- */
+
+static bool vm_stopping_now;
+
+void fake_set_vm_stopping(bool stopping)
+{
+	vm_stopping_now = stopping;
+}
+
+bool probe_vm_stopping(struct probe *p)
+{
+	(void)p;
+	return vm_stopping_now;
+}
+
+bool probe_range_is_ram(struct probe *p, gpa_t gpa, uint64_t len)
+{
+	if (p != &the_probe)
+		violation("probe call with a foreign probe %p", (void *)p);
+	return range_is_ram(gpa, len);
+}
+
+void mutex_init(struct mutex *m, const char *name)
+{
+	spinlock_init(&m->guard, name);
+	m->owner = NULL;
+	m->name = name;
+}
+
+void mutex_lock(struct mutex *m)
+{
+	if (m->owner)
+		violation("mutex_lock(%s): already held (self-deadlock)", m->name ? m->name : "?");
+	m->owner = (struct thread *)m;
+}
+
+void mutex_unlock(struct mutex *m)
+{
+	if (!m->owner)
+		violation("mutex_unlock(%s): not held", m->name ? m->name : "?");
+	m->owner = NULL;
+}
+
+bool mutex_holding(struct mutex *m)
+{
+	return m->owner != NULL;
 }

@@ -10,7 +10,8 @@
  *     every access to [0, file_size), so any request that reaches past the end
  *     is recorded as a violation;
  *   - page_alloc/page_free, kmalloc/kzalloc/kfree over malloc, with counts;
- *   - the spinlock (a violation on recursion or an unlock of a free lock);
+ *   - the spinlock and the mutex (a violation on recursion or an unlock of a
+ *     free lock); probe_vm_stopping (false unless a test sets it);
  *   - printk into a capture buffer; each call must be one whole line;
  *   - pager_map_page recording mappings and refusing duplicates.
  * The MMIO region set is the real one (project3/vmexit/mmio_regions.c).
@@ -80,6 +81,8 @@ unsigned fake_violations(void);
 const char *fake_last_violation(void);
 /* While set, a violation aborts the process at once (the fuzzer). */
 void fake_set_abort_on_violation(bool abort_now);
+/* While set, probe_vm_stopping says the VM is ending (vq_fetcher_pop then stops). */
+void fake_set_vm_stopping(bool stopping);
 
 /* Pages from page_alloc not yet freed. */
 long fake_pages_outstanding(void);

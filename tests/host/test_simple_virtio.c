@@ -48,7 +48,7 @@ static enum vm_error access(enum mmio_direction dir, gpa_t addr, uint8_t size, u
 static void wr_sized(gpa_t addr, uint8_t size, uint64_t value)
 {
 	ck_assert_int_eq(access(MMIO_WRITE, addr, size, value, NULL), VM_ERR_NONE);
-	ck_assert_msg(!dev->lock.locked, "handle returned holding the lock");
+	ck_assert_msg(!mutex_holding(&dev->lock), "handle returned holding the lock");
 }
 
 /* A guest 32-bit store to the register at offset off. */
@@ -727,6 +727,40 @@ gpa_t svirtb_virt_to_phys(const void *va)
 
 static struct svirtb drv;
 
+START_TEST(test_drain_stops_when_vm_stops)
+{
+	/* The VM is ending (its deadline passed): the doorbell performs nothing,
+	 * and that is not the guest's error. */
+	init(RING, 8);
+	put_entry(RING, 0, BUF_A, 64, 0, VIRT_QUEUE_CMD_READ);
+	put_entry(RING, 1, BUF_B, 64, 1, VIRT_QUEUE_CMD_READ);
+	unsigned long disk = fake_disk_calls();
+	fake_set_vm_stopping(true);
+	wr(VIRTIO_REG_QUEUE_HEAD, 2);
+	fake_set_vm_stopping(false);
+	ck_assert_uint_eq(fake_disk_calls(), disk);
+	expect_regs(VIRTIO_STATUS_READY, 8, 0, (uint32_t)RING, 2, 0);
+	ck_assert_uint_eq(fake_console_lines(), 0);
+}
+END_TEST
+
+START_TEST(test_entry_check_cost_does_not_grow_with_size)
+{
+	/* Seven entries each declaring the largest buffer RAM holds, at a sector
+	 * past the end of disk_file: no byte moves, and checking them must not
+	 * touch guest memory page by page (one ring read per entry, no more). */
+	init(RING, 8);
+	uint64_t big = FAKE_RAM_MAX - FAKE_HOLE_END;
+	for (uint32_t i = 0; i < 7; i++)
+		put_entry(RING, i, FAKE_HOLE_END, big, 1u << 20, i % 2);
+	unsigned long calls = fake_probe_calls();
+	wr(VIRTIO_REG_QUEUE_HEAD, 7);
+	ck_assert_uint_eq(rd(VIRTIO_REG_QUEUE_TAIL), 7);
+	ck_assert_uint_le(fake_probe_calls() - calls, 7 * 2);
+	ck_assert_uint_eq(fake_console_lines(), 0);
+}
+END_TEST
+
 static void driver_setup(void)
 {
 	setup();
@@ -921,6 +955,8 @@ static Suite *simple_virtio_suite(void)
 	tcase_add_test(dev_tc, test_error_stops_the_drain);
 	tcase_add_test(dev_tc, test_disk_io_error);
 	tcase_add_test(dev_tc, test_ring_changes_after_ready);
+	tcase_add_test(dev_tc, test_drain_stops_when_vm_stops);
+	tcase_add_test(dev_tc, test_entry_check_cost_does_not_grow_with_size);
 	suite_add_tcase(s, dev_tc);
 
 	TCase *drv_tc = tcase_create("driver");

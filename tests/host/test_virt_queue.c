@@ -331,7 +331,7 @@ static bool refuse_write(void *ctx, uint64_t addr, const void *buf, size_t len)
 
 START_TEST(test_access_failure)
 {
-	static const struct virt_queue_mem_ops refuse = { refuse_read, refuse_write };
+	static const struct virt_queue_mem_ops refuse = { refuse_read, refuse_write, NULL };
 	struct virt_queue q;
 	struct virt_queue_fetcher f;
 	struct virt_queue_entry e = entry(0);
@@ -343,6 +343,32 @@ START_TEST(test_access_failure)
 	ck_assert_int_eq(vq_fetcher_set_head(&f, 2), VQ_OK);
 	ck_assert_int_eq(vq_fetcher_pop(&f, &e), VQ_ERR_ACCESS);
 	ck_assert_uint_eq(f.tail, 0);
+}
+END_TEST
+
+START_TEST(test_guest_range_check_is_constant_time)
+{
+	/* The whole of RAM past the hole is checked without reading guest memory. */
+	struct probe *p = fake_probe();
+	unsigned long calls = fake_probe_calls();
+	ck_assert(vq_guest_range_ok(p, FAKE_HOLE_END, FAKE_RAM_MAX - FAKE_HOLE_END));
+	ck_assert_uint_eq(fake_probe_calls(), calls);
+}
+END_TEST
+
+START_TEST(test_pop_stops_when_the_vm_stops)
+{
+	struct virt_queue q;
+	struct virt_queue_fetcher f;
+	struct virt_queue_entry e = entry(0);
+	ck_assert_int_eq(virt_queue_from_guest(&q, fake_probe(), 0x1000, 4), VQ_OK);
+	vq_fetcher_init(&f, &q);
+	ck_assert_int_eq(vq_fetcher_set_head(&f, 2), VQ_OK);
+	fake_set_vm_stopping(true);
+	ck_assert_int_eq(vq_fetcher_pop(&f, &e), VQ_ERR_STOPPED);
+	fake_set_vm_stopping(false);
+	ck_assert_uint_eq(f.tail, 0);
+	ck_assert_int_eq(vq_fetcher_pop(&f, &e), VQ_OK);
 }
 END_TEST
 
@@ -362,6 +388,8 @@ static Suite *virt_queue_suite(void)
 	tcase_add_test(tc, test_pending_across_wrap);
 	tcase_add_test(tc, test_bad_indices);
 	tcase_add_test(tc, test_access_failure);
+	tcase_add_test(tc, test_guest_range_check_is_constant_time);
+	tcase_add_test(tc, test_pop_stops_when_the_vm_stops);
 	suite_add_tcase(s, tc);
 	return s;
 }
