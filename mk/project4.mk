@@ -67,3 +67,24 @@ bench-svirtb: $(BUILD)/keos-test.elf $(BUILD)/disk/project4-bench.img
 		--drive $(BUILD)/disk/project4-bench-run.img --append "test=project4bench_*" \
 		--log $(BUILD)/project4-bench.log $(BUILD)/keos-test.elf
 	$(Q)tr -d '\r' <$(BUILD)/project4-bench.log | grep -E 'svirtb bench'
+
+# The host under a hostile svirtb driver (tests/kernel/test_project4_hostile.c):
+# host threads stay live and the VM's deadline holds while one doorbell asks
+# for gigabytes of work. Its own image: gKeOS and a 4 MiB disk_file.
+GUEST_SRCS += tests/guest/project4/hostile_svirtb.c
+KTEST_SRCS += tests/kernel/test_project4_hostile.c
+$(BUILD)/disk/project4-hostile.img: $(BUILD)/gkeos.elf $(BUILD)/tools/mkfs
+	@echo "  MKFS    $@"
+	$(Q)rm -rf $(@:.img=.files) && mkdir -p $(@:.img=.files)
+	$(Q)cp $(BUILD)/gkeos.elf $(@:.img=.files)/gKeOS
+	$(Q)head -c 4194304 /dev/zero >$(@:.img=.files)/disk_file
+	$(Q)$(BUILD)/tools/mkfs $@ $(@:.img=.files)
+
+.PHONY: check-project4-hostile
+KERNEL_CHECKS += check-project4-hostile
+check-project4-hostile: $(BUILD)/keos-test.elf $(BUILD)/disk/project4-hostile.img
+	$(Q)cp $(BUILD)/disk/project4-hostile.img $(BUILD)/disk/project4-hostile-run.img
+	$(Q)QEMU_ARGS="$(P4_QEMU_ARGS)" bash tools/run_kernel_tests.sh --timeout 120 \
+		--drive $(BUILD)/disk/project4-hostile-run.img --append "test=project4hostile_*" \
+		--log $(BUILD)/project4-hostile.log $(BUILD)/keos-test.elf
+	$(Q)tr -d '\r' <$(BUILD)/project4-hostile.log | grep -E '^svirtb hostile' || true
