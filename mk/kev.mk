@@ -39,3 +39,6 @@ bench-kev: $(BUILD)/keos-test.elf
 	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" \
 		bash tools/qemu_run.sh --timeout 120 --append "test=kev_bench_*" $(BUILD)/keos-test.elf \
 		| tr -d '\r' | grep -E '^(kev: [0-9]+ exits|test )'
+
+# Virtual interrupts, per-vCPU x87/SSE state and the diagnosis of a VM that hangs.
+KERNEL_SRCS += kev/vcpu_irq.c kev/vcpu_fpu.c kev/vm_hang.c
