@@ -21,6 +21,7 @@
 #include "keos/lib/ksyms.h"
 #include "keos/lib/format.h"
 #include "keos/lib/printk.h"
+#include "keos/mm/vm.h"
 #include "keos/thread/thread.h"
 
 struct idt_entry {
@@ -128,6 +129,25 @@ static void exception(struct trapframe *tf)
 	qemu_exit(KEOS_EXIT_PANIC);
 }
 
+/* A leaf function may have no frame of its own (gcc leaves it out when it
+ * calls nothing), and a frame-pointer walk from inside it skips its caller.
+ * The caller is certain when the word on top of the interrupted stack is a
+ * return address right after a direct call to the function holding rip:
+ * that return address, or 0. */
+static uint64_t leaf_caller(const struct trapframe *tf)
+{
+	uint64_t fn_off, ret_off;
+	if (!ksyms_lookup(tf->rip, &fn_off) || tf->rsp < PHYS_MAP_BASE || (tf->rsp & 7))
+		return 0;
+	uint64_t ret = *(const uint64_t *)tf->rsp;
+	if (ret < KERNBASE + 5 || !ksyms_lookup(ret, &ret_off))
+		return 0;
+	const uint8_t *call = (const uint8_t *)(ret - 5);
+	int32_t rel;
+	__builtin_memcpy(&rel, call + 1, sizeof(rel));
+	return call[0] == 0xe8 && ret + (uint64_t)(int64_t)rel == tf->rip - fn_off ? ret : 0;
+}
+
 /* An NMI asked for by cpu_backtrace(); false if nobody asked. */
 static bool snapshot_nmi(struct trapframe *tf)
 {
@@ -141,7 +161,15 @@ static bool snapshot_nmi(struct trapframe *tf)
 	ksnprintf(s->thread, sizeof(s->thread), "%s", c->current ? c->current->name : "?");
 	s->interrupts_on = tf->rflags & RFLAGS_IF;
 	s->rip = tf->rip;
-	backtrace_format(tf->rip, tf->rbp, s->backtrace, sizeof(s->backtrace));
+	uint64_t caller = leaf_caller(tf);
+	if (caller) {
+		uint64_t off;
+		const char *fn = ksyms_lookup(tf->rip, &off);
+		int n = ksnprintf(s->backtrace, sizeof(s->backtrace), "%s+0x%lx <- ", fn, off);
+		backtrace_format(caller - 1, tf->rbp, s->backtrace + n, sizeof(s->backtrace) - n);
+	} else {
+		backtrace_format(tf->rip, tf->rbp, s->backtrace, sizeof(s->backtrace));
+	}
 	__atomic_store_n(&slot->state, SNAP_DONE, __ATOMIC_RELEASE);
 	return true;
 }
