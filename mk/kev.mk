@@ -52,3 +52,7 @@ KTEST_SRCS += tests/guests/images_irq.S tests/kernel/test_kev_irq.c tests/kernel
 	tests/kernel/test_kev_hang.c
 $(BUILD)/k/tests/guests/images_irq.o: $(KEV_IRQ_GUEST_BINS)
 $(BUILD)/k/tests/guests/images_irq.o: KASFLAGS += -Wa,-I$(BUILD)/guests
+
+# Host test of the gKeOS symbol lookup that names guest addresses in hang reports.
+HOST_TESTS += test_elf_symbols
+test_elf_symbols_SRCS := tests/host/test_elf_symbols.c project3/keos_vm/elf.c

@@ -9,6 +9,7 @@
 #define PROJECT3_KEOS_VM_ELF_H
 #include <stdint.h>
 #include <stddef.h>
+#include <stdbool.h>
 
 #define ELF_MAX_SEGMENTS 16
 
@@ -72,4 +73,11 @@ enum elf_error elf_parse(elf_read_fn read, void *ctx, uint64_t file_size, struct
 const char *elf_strerror(enum elf_error e);
 /* The segment whose memory holds physical address pa, or NULL. */
 const struct elf_segment *elf_segment_at(const struct elf_image *img, uint64_t pa);
+/* Names addr from the file's symbol table (.symtab): the function or object
+ * symbol that contains it (or the nearest one below, if sizes are 0), its
+ * name in name (cut to name_size) and addr's offset in *offset; false if the
+ * file has no symbol table or no symbol below addr. Every offset is checked
+ * against the file size. */
+bool elf_symbol_at(elf_read_fn read, void *ctx, uint64_t file_size, uint64_t addr,
+                   char *name, size_t name_size, uint64_t *offset);
 #endif
