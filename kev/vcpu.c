@@ -234,9 +234,15 @@ static bool is_host_event(uint64_t code)
 	return code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI;
 }
 
+/* Only the store of VCPU_IN_GUEST pairs with raisers (it must be ordered
+ * before the IRR is read: kev/vcpu_irq.c); the others are for readers that
+ * tolerate a stale value, and a plain store keeps the exit path cheap. */
 static void set_run_state(struct vcpu *v, enum vcpu_run_state st)
 {
-	__atomic_store_n(&v->run_state, st, __ATOMIC_SEQ_CST);
+	if (st == VCPU_IN_GUEST)
+		__atomic_store_n(&v->run_state, st, __ATOMIC_SEQ_CST);
+	else
+		__atomic_store_n(&v->run_state, st, __ATOMIC_RELEASE);
 }
 
 /* The thread is done with the loop: hand the CPU's x87/SSE registers back
