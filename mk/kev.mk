@@ -44,15 +44,14 @@ bench-kev: $(BUILD)/keos-test.elf
 # Virtual interrupts, per-vCPU x87/SSE state and the diagnosis of a VM that hangs.
 KERNEL_SRCS += kev/vcpu_irq.c kev/vcpu_fpu.c kev/vm_hang.c
 
-# Kernel tests of interrupts, x87/SSE isolation, hangs and host timers, with
-# their guests (tests/guests/images_irq.S).
+# Kernel tests of interrupts, x87/SSE isolation and hangs, with their guests
+# (embedded by tests/guests/images.S too).
 KEV_IRQ_GUESTS := irq_window irq_priority irq_redeliver irq_flood irq_hlt fpu hang
 KEV_IRQ_GUEST_BINS := $(KEV_IRQ_GUESTS:%=$(BUILD)/guests/%.bin)
 $(KEV_IRQ_GUEST_BINS): tests/guests/irq.h
-KTEST_SRCS += tests/guests/images_irq.S tests/kernel/test_kev_irq.c tests/kernel/test_kev_fpu.c \
+KTEST_SRCS += tests/kernel/test_kev_irq.c tests/kernel/test_kev_fpu.c \
 	tests/kernel/test_kev_hang.c
-$(BUILD)/k/tests/guests/images_irq.o: $(KEV_IRQ_GUEST_BINS)
-$(BUILD)/k/tests/guests/images_irq.o: KASFLAGS += -Wa,-I$(BUILD)/guests
+$(BUILD)/k/tests/guests/images.o: $(KEV_IRQ_GUEST_BINS)
 
 # Host test of the gKeOS symbol lookup that names guest addresses in hang reports.
 HOST_TESTS += test_elf_symbols

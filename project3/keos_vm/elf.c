@@ -157,22 +157,6 @@ const char *elf_strerror(enum elf_error e)
 #define STT_FUNC 2
 #define SYM_CHUNK 64
 
-struct elf64_shdr {
-	uint32_t name, type;
-	uint64_t flags, addr, offset, size;
-	uint32_t link, info;
-	uint64_t addralign, entsize;
-} __attribute__((packed));
-
-struct elf64_sym {
-	uint32_t name;
-	uint8_t info, other;
-	uint16_t shndx;
-	uint64_t value, size;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct elf64_shdr) == SHDR_SIZE, "section header size");
-_Static_assert(sizeof(struct elf64_sym) == SYM_SIZE, "symbol size");
 
 /* Reads section header i; false if it lies outside the file. */
 static bool read_shdr(elf_read_fn read, void *ctx, uint64_t file_size, const struct elf64_ehdr *h,

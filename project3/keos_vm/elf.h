@@ -28,7 +28,24 @@ struct elf64_phdr {
 	uint64_t offset, vaddr, paddr, filesz, memsz, align;
 } __attribute__((packed));
 
+/* A section header and a symbol table entry (for elf_symbol_at). */
+struct elf64_shdr {
+	uint32_t name, type;
+	uint64_t flags, addr, offset, size;
+	uint32_t link, info;
+	uint64_t addralign, entsize;
+} __attribute__((packed));
+
+struct elf64_sym {
+	uint32_t name;
+	uint8_t info, other;
+	uint16_t shndx;
+	uint64_t value, size;
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF header size");
+_Static_assert(sizeof(struct elf64_shdr) == 64, "section header size");
+_Static_assert(sizeof(struct elf64_sym) == 24, "symbol size");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "program header size");
 
 enum elf_error {

@@ -15,20 +15,6 @@
 static unsigned char file[FILE_SIZE];
 static int reads_outside;
 
-struct shdr {
-	uint32_t name, type;
-	uint64_t flags, addr, offset, size;
-	uint32_t link, info;
-	uint64_t addralign, entsize;
-} __attribute__((packed));
-
-struct sym {
-	uint32_t name;
-	uint8_t info, other;
-	uint16_t shndx;
-	uint64_t value, size;
-} __attribute__((packed));
-
 static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	(void)ctx;
@@ -40,7 +26,7 @@ static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static struct shdr *sh(int i) { return (struct shdr *)(file + SHOFF + i * 64); }
+static struct elf64_shdr *sh(int i) { return (struct elf64_shdr *)(file + SHOFF + i * 64); }
 
 static void build(void)
 {
@@ -56,7 +42,7 @@ static void build(void)
 	h->shnum = 3;
 	static const char strings[] = "\0alpha\0beta\0gamma\0notype\0undefined";
 	memcpy(file + STROFF, strings, sizeof(strings));
-	struct sym syms[] = {
+	struct elf64_sym syms[] = {
 		{ 0 },
 		{ 1, 0x12, 0, 1, BASE, 0x100 },            /* alpha: global function */
 		{ 7, 0x02, 0, 1, BASE + 0x100, 0x40 },     /* beta: local function */
@@ -65,8 +51,8 @@ static void build(void)
 		{ 25, 0x12, 0, 0, BASE + 0x160, 0x10 },    /* undefined: ignored */
 	};
 	memcpy(file + SYMOFF, syms, sizeof(syms));
-	*sh(1) = (struct shdr){ .type = 2, .offset = SYMOFF, .size = sizeof(syms), .link = 2, .entsize = 24 };
-	*sh(2) = (struct shdr){ .type = 3, .offset = STROFF, .size = sizeof(strings) };
+	*sh(1) = (struct elf64_shdr){ .type = 2, .offset = SYMOFF, .size = sizeof(syms), .link = 2, .entsize = 24 };
+	*sh(2) = (struct elf64_shdr){ .type = 3, .offset = STROFF, .size = sizeof(strings) };
 }
 
 static bool lookup(uint64_t addr, char *name, size_t size, uint64_t *off)
@@ -137,7 +123,7 @@ START_TEST(hostile_headers_give_unknown)
 	sh(1)->type = 1;                              /* no symbol table at all */
 	ck_assert(!lookup(BASE, name, sizeof(name), &off));
 	build();
-	((struct sym *)(file + SYMOFF))[1].name = 0x7fff;   /* name outside the strings */
+	((struct elf64_sym *)(file + SYMOFF))[1].name = 0x7fff;   /* name outside the strings */
 	ck_assert(!lookup(BASE + 1, name, sizeof(name), &off));
 	ck_assert_int_eq(reads_outside, 0);
 }
