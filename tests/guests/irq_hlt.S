@@ -1,6 +1,7 @@
 /* HLT with IF=1 sleeps until an interrupt: one raised by the host's test
  * thread (0x70), then one by a host timer (0x71). RDI = 1: halts forever
- * instead (woken by nothing but the VM's deadline). RDI = 2: HLT with IF=0. */
+ * instead (woken by nothing but the VM's deadline). RDI = 2: HLT with IF=0.
+ * RDI = 3: spins with IF=1 and no exits, counting interrupts, until 0x21. */
 #include "tests/guests/guest.h"
 #include "tests/guests/irq.h"
 	.text
@@ -8,7 +9,12 @@
 guest_start:
 	movq %rdi, %rbx
 	idt_setup
-	cmpq $2, %rbx
+	cmpq $3, %rbx
+	jne 4f
+	sti
+5:	pause
+	jmp 5b
+4:	cmpq $2, %rbx
 	jne 1f
 	cli
 	hlt
@@ -25,6 +31,9 @@ guest_start:
 	guest_exit $0
 
 guest_irq:
-	apic_eoi
+	cmpq $0x21, %rdi
+	jne 1f
+	guest_exit $0
+1:	apic_eoi
 	ret
 	irq_lib

@@ -335,3 +335,46 @@ KTEST(kev_irq_vectors_below_16_refused)
 	KASSERT_EQ(vcpu_get_tpr(v), 0x20);
 	vm_destroy(vm);
 }
+
+/* A vCPU running in the guest on another CPU (a loop without exits) gets a
+ * raise through the kick IPI, which ends its guest run; without the kick it
+ * would wait for that CPU's next timer interrupt. QEMU's TCG takes a few
+ * milliseconds to deliver an IPI between its CPUs, so the latency is printed
+ * and the kicks that CPU received are counted, not timed. */
+KTEST(kev_irq_kick_reaches_a_running_guest)
+{
+	KASSERT(ncpus >= 2);
+	struct apic_ctl a;
+	struct vm *vm = irq_vm(GUEST_IMAGE(irq_hlt), &a);
+	vm->vcpus[0]->state.gpr[GPR_RDI] = 3;
+	vm_pin_vcpu(vm, 0, 1);
+	struct vcpu *v = vm->vcpus[0];
+	KASSERT(vm_run(vm));
+	const volatile uint64_t *count = vm_gpa_to_hva(vm, IRQ_COUNTS_GPA + 0x70 * 8);
+	int before_tick = 0, delivered = 0;
+	uint64_t kicks = cpus[1].kicks, total_us = 0;
+	for (int i = 0; i < 20; i++) {
+		while (v->run_state != VCPU_IN_GUEST)
+			thread_yield();
+		uint64_t ticks = cpus[1].ticks, start = rdtsc();
+		vcpu_raise_interrupt(v, 0x70);
+		while (*count == (uint64_t)i && rdtsc() - start < hrtimer_us_to_tsc(1000000))
+			pause();
+		if (*count == (uint64_t)i + 1)
+			delivered++;
+		total_us += hrtimer_tsc_to_us(rdtsc() - start);
+		if (*count == (uint64_t)i + 1 && cpus[1].ticks == ticks)
+			before_tick++;
+	}
+	kicks = cpus[1].kicks - kicks;
+	vcpu_raise_interrupt(v, 0x21);
+	int status = vm_join(vm);
+	enum vm_error err = vm_error(vm);
+	vm_destroy(vm);
+	printk("kev: kick: 20 raises to a guest running on cpu 1: %lu kicks taken there, mean delivery "
+	       "%lu us, %d delivered before that CPU's next tick\n", kicks, total_us / 20, before_tick);
+	KASSERT_EQ(err, VM_ERR_NONE);
+	KASSERT_EQ(status, 0);
+	KASSERT_EQ(delivered, 20);
+	KASSERT(kicks >= 10);     /* a raise finds the vCPU between runs now and then */
+}
