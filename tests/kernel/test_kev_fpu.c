@@ -7,7 +7,7 @@
 #include "keos/arch/cpu.h"
 #include "keos/lib/printk.h"
 
-#define FPU_EXITS 30000
+#define FPU_EXITS 60000   /* several scheduler ticks at any speed seen: the VMs must take turns */
 
 KTEST(kev_fpu_isolated_between_vms_on_one_cpu)
 {
