@@ -10,17 +10,21 @@
  * VMSAVE move (FS, GS with their bases, KernelGSbase, TR, LDTR, STAR, LSTAR,
  * CSTAR, SFMASK, SYSENTER_*) is swapped by hand:
  *
- *   CLGI                         no interrupt, not even an NMI, from here
+ *   (called with interrupts off: the caller has just decided what to inject)
+ *   CLGI; STI                    no interrupt, not even an NMI, from here;
+ *                                RFLAGS.IF = 1 is what VMRUN saves as the host's
  *   VMSAVE host_vmcb             host FS/GS/TR/... (GS base = this CPU's struct cpu)
  *   VMLOAD vmcb                  the guest's
  *   load guest GPRs; VMRUN; store guest GPRs
  *   VMSAVE vmcb; VMLOAD host_vmcb
- *   STGI                         a host interrupt that caused the exit is taken here
+ *   CLI; STGI                    back to the caller with interrupts off
  *
- * The caller runs with RFLAGS.IF = 1. With V_INTR_MASKING set in the VMCB, the
- * host's IF (saved by VMRUN) lets physical interrupts exit the guest (the INTR
- * intercept); GIF = 0 keeps them pending until STGI, when the host's handler
- * runs and the scheduler may switch threads as usual. */
+ * With V_INTR_MASKING set in the VMCB, the host's IF (1, saved by VMRUN) lets
+ * physical interrupts exit the guest (the INTR intercept). An interrupt that
+ * arrives between the caller's CLI and VMRUN (a kick IPI) stays pending and
+ * makes the guest exit at once. After the exit, GIF = 0 and then IF = 0 hold
+ * it until the caller has recorded the exit and re-enables interrupts; then
+ * the host's handler runs and the scheduler may switch threads as usual. */
 	.text
 	.code64
 	.global svm_vmrun
@@ -37,6 +41,7 @@ svm_vmrun:
 	pushq %rsi                /* vmcb_pa */
 
 	clgi
+	sti
 	movq %rdx, %rax
 	vmsave
 	movq (%rsp), %rax
@@ -80,6 +85,7 @@ svm_vmrun:
 
 	movq 8(%rsp), %rax        /* host_vmcb_pa */
 	vmload
+	cli
 	stgi
 
 	addq $24, %rsp

@@ -30,6 +30,7 @@ enum vm_error {
 	VM_ERR_DEVICE,             /* a device model failed */
 	VM_ERR_TRIPLE_FAULT,       /* shutdown intercept */
 	VM_ERR_TIMEOUT,
+	VM_ERR_HOST_FAULT,         /* a fault or panic in host code run for the VM (an exit handler) */
 };
 
 /* General-purpose registers in x86 encoding order (rax=0 ... r15=15), so an

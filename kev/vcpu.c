@@ -5,13 +5,25 @@
  * handlers' view of the guest's registers: the loop copies RAX, RSP, RIP,
  * RFLAGS, CR0, CR3, CR4 and EFER from the VMCB after each exit and back
  * before each VMRUN; svm_vmrun() loads and stores the other GPRs directly
- * from state.gpr. */
+ * from state.gpr.
+ *
+ * One trip through the loop:
+ *   deadline / stop checks -> state into the VMCB
+ *   interrupts off: x87/SSE registers to this vCPU, run_state = IN_GUEST,
+ *     inject or ask for the window, VMRUN, run_state = IN_HOST
+ *   interrupts on (a host interrupt that ended the guest is taken here)
+ *   host event or VINTR: nothing more; else run_state = IN_HANDLER and the
+ *     controller chain, then an interrupted event is delivered again.
+ * The thread's on_fail hook turns a fault or panic inside a handler into a
+ * VM error with a report; the thread then ends like a normal one. */
 #include "kev/vcpu.h"
 #include "kev/vm.h"
 #include "kev/probe.h"
 #include "kev/svm.h"
 #include "kev/vmcb.h"
 #include "kev/exit.h"
+#include "kev/vcpu_fpu.h"
+#include "kev/vcpu_irq.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/x86.h"
 #include "keos/lib/format.h"
@@ -86,10 +98,13 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 	if (!v)
 		return NULL;
 	v->vmcb = page_alloc();
-	if (!v->vmcb) {
+	if (!v->vmcb || !vcpu_fpu_init(v)) {
+		if (v->vmcb)
+			page_free(v->vmcb);
 		kfree(v);
 		return NULL;
 	}
+	vcpu_irq_init(v);
 	v->vm = vm;
 	v->id = id;
 	v->vmcb_pa = virt_to_phys(v->vmcb);
@@ -105,6 +120,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 
 void vcpu_destroy(struct vcpu *v)
 {
+	vcpu_fpu_free(v);
 	page_free(v->vmcb);
 	kfree(v);
 }
@@ -182,13 +198,19 @@ void vcpu_fail(struct vcpu *v, enum vm_error err, const char *fmt, ...)
  * guest is delivered again on the next VMRUN, unless a handler injected one.
  * A software interrupt (INT n, INT3, INTO) is the exception to the rule: RIP
  * still points at the instruction, which runs again and delivers it once;
- * injecting it as well would run the guest's handler twice. */
+ * injecting it as well would run the guest's handler twice. An external
+ * interrupt is never dropped: kev/vcpu_irq.c delivers it again or puts it
+ * back in the pending set. */
 static void reinject_interrupted_event(struct vcpu *v, const struct exit_reason *e)
 {
 	struct vmcb_control_area *c = &v->vmcb->control;
-	if (!(e->int_info & EVENT_VALID) || (c->event_inj & EVENT_VALID))
+	if (!(e->int_info & EVENT_VALID))
 		return;
-	if ((e->int_info & EVENT_TYPE_MASK) == EVENT_TYPE_SOFT)
+	if ((e->int_info & EVENT_TYPE_MASK) == EVENT_TYPE_INTR) {
+		vcpu_irq_redeliver(v, e);
+		return;
+	}
+	if ((c->event_inj & EVENT_VALID) || (e->int_info & EVENT_TYPE_MASK) == EVENT_TYPE_SOFT)
 		return;
 	c->event_inj = e->int_info;
 	c->event_inj_err = e->int_info_err;
@@ -212,59 +234,127 @@ static bool is_host_event(uint64_t code)
 	return code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI;
 }
 
+/* Only the store of VCPU_IN_GUEST pairs with raisers (it must be ordered
+ * before the IRR is read: kev/vcpu_irq.c); the others are for readers that
+ * tolerate a stale value, and a plain store keeps the exit path cheap. */
+static void set_run_state(struct vcpu *v, enum vcpu_run_state st)
+{
+	if (st == VCPU_IN_GUEST)
+		__atomic_store_n(&v->run_state, st, __ATOMIC_SEQ_CST);
+	else
+		__atomic_store_n(&v->run_state, st, __ATOMIC_RELEASE);
+}
+
+/* The thread is done with the loop: hand the CPU's x87/SSE registers back
+ * and tell vm_join. */
+static void leave_loop(struct vcpu *v)
+{
+	intr_push();
+	vcpu_fpu_release(v);
+	intr_pop();
+	vm_vcpu_left(v);
+}
+
+static void timeout(struct vcpu *v)
+{
+	char where[96];
+	vm_describe_rip(v->vm, v->state.rip, where, sizeof(where));
+	vcpu_fail(v, VM_ERR_TIMEOUT, "still running at its deadline (rip 0x%lx%s)", v->state.rip, where);
+}
+
+/* VMRUN and what must happen with interrupts off around it. */
+static void run_guest(struct vcpu *v, hpa_t host_vmcb)
+{
+	intr_push();
+	if (cpu_current()->intr_depth != 1)
+		panic("kev: VMRUN while holding a spinlock (an exit handler returned with one held?)");
+	vcpu_fpu_enter(v);
+	set_run_state(v, VCPU_IN_GUEST);
+	vcpu_irq_before_vmrun(v);
+	struct vmcb_seg cs = v->vmcb->save.cs;
+	uint64_t dr6 = v->vmcb->save.dr6, dr7 = v->vmcb->save.dr7;
+	svm_vmrun(v->state.gpr, v->vmcb_pa, host_vmcb);
+	set_run_state(v, VCPU_IN_HOST);
+	if (vmrun_failed(v->vmcb)) {
+		/* No guest ran; under QEMU the save area now holds host state.
+		 * Put back what VMRUN refused, for the report. */
+		v->vmcb->save.cs = cs;
+		v->vmcb->save.dr6 = dr6;
+		v->vmcb->save.dr7 = dr7;
+		state_to_vmcb(v);
+	} else {
+		vmcb_to_state(v);
+	}
+	intr_pop();
+}
+
 static void vcpu_loop(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	svm_cpu_enable();
 	hpa_t host_vmcb = svm_cpu_host_vmcb_pa();
-	struct exit_reason e;
+	struct exit_reason *e = &v->exit;
+	set_run_state(v, VCPU_IN_HOST);
 	while (!vm_stopping(vm)) {
-		if (vm->deadline && timer_ticks() >= vm->deadline) {
-			vcpu_fail(v, VM_ERR_TIMEOUT, "still running at its deadline (rip 0x%lx)", v->state.rip);
+		if (vm->deadline_tsc && rdtsc() >= vm->deadline_tsc) {
+			timeout(v);
 			break;
 		}
 		state_to_vmcb(v);
 		bool flush = __atomic_exchange_n(&v->flush_tlb, false, __ATOMIC_ACQ_REL);
 		v->vmcb->control.tlb_ctl = flush ? TLB_CONTROL_FLUSH_ALL_ASID : TLB_CONTROL_DO_NOTHING;
-		if (!interrupts_enabled())
-			panic("kev: VMRUN with host interrupts off would starve the host");
-		struct vmcb_seg cs = v->vmcb->save.cs;
-		uint64_t dr6 = v->vmcb->save.dr6, dr7 = v->vmcb->save.dr7;
-		svm_vmrun(v->state.gpr, v->vmcb_pa, host_vmcb);
-		if (vmrun_failed(v->vmcb)) {
-			/* No guest ran; under QEMU the save area now holds host state.
-			 * Put back what VMRUN refused, for the report. */
-			v->vmcb->save.cs = cs;
-			v->vmcb->save.dr6 = dr6;
-			v->vmcb->save.dr7 = dr7;
-			state_to_vmcb(v);
-		} else {
-			vmcb_to_state(v);
-		}
-		exit_decode(v->vmcb, &e);
-		if (e.code == SVM_EXIT_MSR)
-			e.u.msr.index = (uint32_t)v->state.gpr[GPR_RCX];
+		run_guest(v, host_vmcb);
+		exit_decode(v->vmcb, e);
+		if (e->code == SVM_EXIT_MSR)
+			e->u.msr.index = (uint32_t)v->state.gpr[GPR_RCX];
 		v->vmcb->control.event_inj = 0;
 		v->stats.exits++;
-		v->stats.runs_by_cpu_mask |= 1ull << cpu_current()->id;
-		if (is_host_event(e.code)) {
-			/* Already handled: the host took the interrupt right after STGI. */
+		v->stats.runs_by_cpu_mask |= 1ull << v->cpu;
+		if (is_host_event(e->code)) {
+			/* Already handled: the host took the interrupt when the loop re-enabled them. */
 			v->stats.intr_exits++;
-			reinject_interrupted_event(v, &e);
+			reinject_interrupted_event(v, e);
 			continue;
 		}
-		if (vmexit_dispatch(v, &e) == VMEXIT_STOP)
+		if (e->code == SVM_EXIT_VINTR) {
+			/* The guest can take an interrupt: the next entry injects it. */
+			v->stats.window_exits++;
+			reinject_interrupted_event(v, e);
+			continue;
+		}
+		v->handler_since = rdtsc();
+		set_run_state(v, VCPU_IN_HANDLER);
+		enum vmexit_verdict verdict = vmexit_dispatch(v, e);
+		set_run_state(v, VCPU_IN_HOST);
+		if (verdict == VMEXIT_STOP)
 			break;
-		reinject_interrupted_event(v, &e);
+		reinject_interrupted_event(v, e);
 	}
+	leave_loop(v);
+}
+
+/* A fault or panic in this vCPU's thread (an exit handler, a device): the
+ * VM stops with the fault as its report, and the thread ends. */
+static void vcpu_thread_failed(const char *file, int line, const char *msg)
+{
+	struct vcpu *v = thread_current()->fail_ctx;
+	char where[96] = "";
+	if (v->run_state == VCPU_IN_HANDLER)
+		ksnprintf(where, sizeof(where), " while handling exit %s at guest rip 0x%lx",
+		          exit_code_name(v->exit.code), v->exit.rip);
+	vcpu_fail(v, VM_ERR_HOST_FAULT, "the vCPU thread died%s: %s (%s:%d; backtrace above)",
+	          where, msg, file, line);
+	set_run_state(v, VCPU_IN_HOST);
+	leave_loop(v);
+	thread_exit(1);
 }
 
 bool vcpu_start(struct vcpu *v)
 {
 	char name[32];
 	ksnprintf(name, sizeof(name), "vm%d-vcpu%u", v->vm->id, v->id);
-	v->thread = thread_create_on(name, v->cpu, vcpu_loop, v);
+	v->thread = thread_create_full(name, v->cpu, vcpu_loop, v, vcpu_thread_failed, v);
 	return v->thread != NULL;
 }
 

@@ -9,12 +9,23 @@
  *
  * until the VM stops. Host interrupts stay live while the guest runs (INTR
  * intercept with V_INTR_MASKING), so the host's timer keeps preempting, and
- * several vCPUs of one VM run on different CPUs at once. */
+ * several vCPUs of one VM run on different CPUs at once.
+ *
+ * Virtual interrupts (kev/vcpu_irq.c) follow the local APIC's rules: any
+ * thread, or a timer callback, raises a vector into the pending set (IRR);
+ * right before each VMRUN the loop injects the highest pending vector whose
+ * priority class is above both the task priority (TPR) and the highest
+ * vector in service (ISR), if the guest can take it now; otherwise it asks
+ * for the interrupt window. A raise kicks the vCPU: an IPI if it runs in the
+ * guest on another CPU, a wake-up if it sleeps in HLT. Each vCPU has its own
+ * x87/SSE registers (kev/vcpu_fpu.c), switched lazily per host CPU. */
 #ifndef KEV_VCPU_H
 #define KEV_VCPU_H
 #include "kev/types.h"
 #include "kev/guest_walk.h"
 #include "kev/vmexit.h"
+#include "keos/sync/spinlock.h"
+#include "keos/thread/thread.h"
 
 struct vm;
 struct vmcb;
@@ -25,6 +36,30 @@ struct vcpu_stats {
 	uint64_t intr_exits;       /* host interrupts (INTR, NMI, SMI) */
 	uint64_t hypercalls;       /* VMMCALL */
 	uint64_t runs_by_cpu_mask; /* bit n: this vCPU ran on host CPU n */
+	uint64_t injected;         /* virtual interrupts injected */
+	uint64_t window_exits;     /* VINTR exits: the guest opened its interrupt window */
+	uint64_t halts;            /* HLT exits that blocked the thread */
+	uint64_t fpu_switches;     /* FXSAVE/FXRSTOR pairs on entry */
+};
+
+/* Where a vCPU's thread is, for kicks and for the report of a VM that hangs. */
+enum vcpu_run_state {
+	VCPU_NOT_STARTED,
+	VCPU_IN_HOST,              /* kev's loop, between exits */
+	VCPU_IN_GUEST,             /* from just before VMRUN (interrupts off) to the exit */
+	VCPU_IN_HANDLER,           /* an exit controller runs (vcpu->exit says which exit) */
+	VCPU_HALTED,               /* blocked in HLT until an interrupt, the VM's stop or deadline */
+	VCPU_DONE,                 /* the thread left its loop */
+};
+
+/* The local APIC's interrupt state, virtualized (kev/vcpu_irq.c). */
+struct vcpu_irq {
+	uint64_t irr[4];           /* pending vectors; bits set atomically by any thread */
+	uint64_t isr[4];           /* vectors in service; the vCPU's thread only */
+	uint8_t tpr;               /* task priority; the vCPU's thread only */
+	bool window;               /* V_IRQ and the VINTR intercept are set */
+	struct spinlock halt_lock; /* orders HLT's sleep against wake-ups */
+	struct waitq halt_wq;
 };
 
 struct vcpu {
@@ -38,6 +73,13 @@ struct vcpu {
 	bool flush_tlb;            /* TLB_CONTROL=1 on the next VMRUN (set for the first) */
 	uint64_t msr_store[MSR_SLOT_COUNT];
 	struct vcpu_stats stats;
+
+	/* --- run state, interrupts, FPU (kev/vcpu.c, vcpu_irq.c, vcpu_fpu.c) --- */
+	volatile int run_state;    /* enum vcpu_run_state */
+	struct exit_reason exit;   /* the last exit (the one being handled while IN_HANDLER) */
+	uint64_t handler_since;    /* TSC when the current handler started */
+	struct vcpu_irq irq;
+	void *fxsave;              /* this vCPU's x87/SSE registers (FXSAVE image, one page) */
 };
 
 /* A vCPU of vm with all intercepts set, nested paging on vm's table, and the
@@ -70,6 +112,27 @@ void vcpu_fail(struct vcpu *v, enum vm_error err, const char *fmt, ...)
  * again when the instruction re-runs; an interrupted external interrupt must
  * be kept pending by the loop, never lost. */
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err);
+
+/* --- virtual interrupts (kev/vcpu_irq.c); the x2APIC device builds on these --- */
+
+/* Makes vector (16..255) pending and kicks the vCPU; any thread or interrupt
+ * context. True if it was not pending yet (a raise of a pending vector merges
+ * with it, as in an APIC's IRR); false for vectors 0..15. */
+bool vcpu_raise_interrupt(struct vcpu *v, uint8_t vector);
+/* Ends the highest-priority interrupt in service (an x2APIC EOI write); vCPU thread only. */
+void vcpu_eoi(struct vcpu *v);
+/* Sets the task priority (x2APIC TPR): vectors of class tpr >> 4 and below wait; vCPU thread only. */
+void vcpu_set_tpr(struct vcpu *v, uint8_t tpr);
+/* The task priority. */
+uint8_t vcpu_get_tpr(const struct vcpu *v);
+/* True if vector is pending (in the IRR). */
+bool vcpu_interrupt_pending(const struct vcpu *v, uint8_t vector);
+/* True if vector is in service (in the ISR). */
+bool vcpu_interrupt_in_service(const struct vcpu *v, uint8_t vector);
+/* Makes the vCPU look at its state soon: an IPI if it runs in the guest on another CPU, a wake-up if halted. */
+void vcpu_kick(struct vcpu *v);
+/* HLT: blocks the calling vCPU thread until an interrupt can be delivered, the VM stops or its deadline passes. */
+void vcpu_halt(struct vcpu *v);
 
 /* --- guest memory through the guest's page tables (kev/vcpu_mem.c) --- */
 

@@ -8,12 +8,22 @@
  *
  * Lifetime: vm_create -> (load, pin, add controllers) -> vm_run -> vm_join ->
  * vm_destroy. vm_join returns only when every started vCPU thread has ended,
- * so vm_destroy never frees what a vCPU still uses. */
+ * so vm_destroy never frees what a vCPU still uses; or, past the deadline,
+ * when a thread is stuck in a handler: then the VM is marked stuck and
+ * vm_destroy leaves it alone.
+ *
+ * Stopping: vm_stop and vm_exit_with kick every vCPU (an IPI out of the
+ * guest, a wake-up out of HLT), so each sees `stopping` at once. vm_join
+ * sleeps on join_wq until every started vCPU has left its loop; with a
+ * deadline it also arms one timer per CPU for the deadline plus the grace,
+ * so that it wakes even if the CPU it armed from is the one a handler keeps
+ * busy with interrupts off. */
 #include "kev/vm.h"
 #include "kev/vcpu.h"
 #include "kev/svm.h"
 #include "kev/vmcb.h"
 #include "kev/probe.h"
+#include "keos/dev/lapic.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/x86.h"
 #include "keos/lib/format.h"
@@ -55,6 +65,7 @@ static struct vm *create(unsigned nvcpus, uint64_t ram_bytes, bool lazy)
 	vm->id = __atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED);
 	spinlock_init(&vm->lock, "vm");
 	spinlock_init(&vm->npt_lock, "vm-npt");
+	waitq_init(&vm->join_wq);
 	vm->probe.vm = vm;
 	vm->ram_bytes = (ram_bytes + GUEST_PAGE_SIZE - 1) & ~(GUEST_PAGE_SIZE - 1);
 	vm->ram_pages = vm->ram_bytes / GUEST_PAGE_SIZE;
@@ -94,6 +105,10 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	if (vm->stuck) {
+		printk("kev: vm %d is not freed: a vCPU thread is stuck in it (see its report)\n", vm->id);
+		return;
+	}
 	if (vm->running)
 		panic("kev: vm_destroy of vm %d, which is running (vm_join first)", vm->id);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
@@ -170,7 +185,7 @@ bool vm_add_controller(struct vm *vm, struct vmexit_controller *ctl)
 
 void vm_set_timeout(struct vm *vm, uint64_t ticks)
 {
-	vm->deadline = ticks;   /* relative until vm_run makes it absolute */
+	vm->timeout_ticks = ticks;
 }
 
 bool vm_run(struct vm *vm)
@@ -181,8 +196,8 @@ bool vm_run(struct vm *vm)
 		panic("kev: vm %d is already running", vm->id);
 	}
 	vm->running = true;
-	if (vm->deadline)
-		vm->deadline += timer_ticks();
+	if (vm->timeout_ticks)
+		vm->deadline_tsc = rdtsc() + vm->timeout_ticks * tsc_khz() * 1000 / TIMER_HZ;
 	bool ok = vcpu_start(vm->vcpus[0]);
 	if (!ok)
 		vm->running = false;
@@ -217,29 +232,118 @@ bool vm_start_vcpu(struct vm *vm, unsigned id, const struct vcpu *from, uint64_t
 	return ok;
 }
 
+static bool all_left(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i]->thread && vm->vcpus[i]->run_state != VCPU_DONE)
+			return false;
+	return true;
+}
+
+void vm_vcpu_left(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	spin_lock(&vm->lock);
+	__atomic_store_n(&v->run_state, VCPU_DONE, __ATOMIC_SEQ_CST);
+	waitq_wake_all(&vm->join_wq);
+	spin_unlock(&vm->lock);
+}
+
+static void join_timer_fired(void *arg)
+{
+	struct vm *vm = arg;
+	spin_lock(&vm->lock);
+	waitq_wake_all(&vm->join_wq);
+	spin_unlock(&vm->lock);
+}
+
+/* Sleeps until every started vCPU has left its loop or give_up (a TSC value,
+ * 0: never) passes; true if they all left. */
+static bool wait_for_vcpus(struct vm *vm, uint64_t give_up)
+{
+	if (give_up)
+		for (int c = 0; c < ncpus; c++)
+			hrtimer_start_on(c, &vm->join_timers[c], give_up, join_timer_fired, vm);
+	spin_lock(&vm->lock);
+	while (!all_left(vm) && !(give_up && rdtsc() >= give_up))
+		waitq_wait(&vm->join_wq, &vm->lock);
+	bool left = all_left(vm);
+	spin_unlock(&vm->lock);
+	if (give_up)
+		for (int c = 0; c < ncpus; c++)
+			hrtimer_cancel(&vm->join_timers[c]);
+	return left;
+}
+
+/* The report of a VM some of whose vCPU threads never came back. */
+static void record_hang(struct vm *vm)
+{
+	char *diag = kmalloc(KEV_REPORT_SIZE);
+	if (!diag) {
+		vm_stop(vm, VM_ERR_TIMEOUT, "kev: a vCPU thread is stuck (no memory for the diagnosis)");
+		return;
+	}
+	vm_diagnose_hang(vm, diag, KEV_REPORT_SIZE);
+	vm_stop(vm, VM_ERR_TIMEOUT, diag);
+	spin_lock(&vm->lock);
+	if (vm->error == VM_ERR_NONE || vm->error == VM_ERR_TIMEOUT) {
+		/* The diagnosis says more than "still running at its deadline". */
+		vm->error = VM_ERR_TIMEOUT;
+		vm->exit_status = -1;
+		ksnprintf(vm->report, sizeof(vm->report), "%s", diag);
+	} else {
+		size_t n = strlen(vm->report);
+		ksnprintf(vm->report + n, sizeof(vm->report) - n, "\n%s", diag);
+	}
+	vm->stuck = true;
+	spin_unlock(&vm->lock);
+	printk("%s\n", diag);
+	kfree(diag);
+}
+
 int vm_join(struct vm *vm)
 {
-	bool joined[KEV_MAX_VCPUS] = { false };
-	for (;;) {
-		struct thread *t = NULL;
-		unsigned id = 0;
-		spin_lock(&vm->lock);
-		for (unsigned i = 0; i < vm->nvcpus && !t; i++)
-			if (vm->vcpus[i]->thread && !joined[i])
-				t = vm->vcpus[i]->thread, id = i;
-		spin_unlock(&vm->lock);
-		if (!t)
-			break;
-		thread_join(t);
-		joined[id] = true;
+	uint64_t give_up = 0;
+	if (vm->deadline_tsc)
+		give_up = vm->deadline_tsc + (uint64_t)KEV_STUCK_GRACE_MS * tsc_khz();
+	if (!wait_for_vcpus(vm, vm->stuck ? 0 : give_up)) {
+		if (!vm->stuck)
+			record_hang(vm);
+		return -1;
 	}
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i]->thread)
+			thread_join(vm->vcpus[i]->thread);
 	pio_serial_flush(vm);
 	spin_lock(&vm->lock);
 	vm->running = false;
+	vm->stuck = false;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i]->thread = NULL;
 	spin_unlock(&vm->lock);
 	return vm->exit_status;
+}
+
+bool vm_is_stuck(const struct vm *vm)
+{
+	return vm->stuck;
+}
+
+void vm_describe_rip(struct vm *vm, uint64_t rip, char *buf, size_t size)
+{
+	char name[80];
+	if (size)
+		buf[0] = '\0';
+	if (vm->describe_rip && vm->describe_rip(vm, rip, name, sizeof(name)))
+		ksnprintf(buf, size, " (%s)", name);
+}
+
+/* Makes every started vCPU notice that the VM stops. */
+static void kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i]->thread)
+			vcpu_kick(vm->vcpus[i]);
 }
 
 void vm_exit_with(struct vm *vm, int status)
@@ -248,9 +352,10 @@ void vm_exit_with(struct vm *vm, int status)
 	if (!vm->stopping) {
 		vm->exit_status = status;
 		vm->error = VM_ERR_NONE;
-		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST);
 	}
 	spin_unlock(&vm->lock);
+	kick_all(vm);
 }
 
 void vm_stop(struct vm *vm, enum vm_error err, const char *report)
@@ -260,9 +365,10 @@ void vm_stop(struct vm *vm, enum vm_error err, const char *report)
 		vm->error = err;
 		vm->exit_status = -1;
 		ksnprintf(vm->report, sizeof(vm->report), "%s", report);
-		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST);
 	}
 	spin_unlock(&vm->lock);
+	kick_all(vm);
 }
 
 bool vm_stopping(struct vm *vm)
@@ -286,6 +392,7 @@ const char *vm_error_name(enum vm_error err)
 	case VM_ERR_DEVICE: return "device error";
 	case VM_ERR_TRIPLE_FAULT: return "triple fault";
 	case VM_ERR_TIMEOUT: return "timeout";
+	case VM_ERR_HOST_FAULT: return "host fault";
 	}
 	return "unknown error";
 }

@@ -10,7 +10,7 @@
  *     vm_run(vm);                               // starts vCPU 0
  *     int status = vm_join(vm);                 // waits until the guest exits
  *     if (vm_error(vm) != VM_ERR_NONE) printk("%s\n", vm_report(vm));
- *     vm_destroy(vm);
+ *     if (!vm_is_stuck(vm)) vm_destroy(vm);     // see "A VM that hangs" below
  *
  * The flat 64-bit boot (vm_load_flat64) is what kev's test guests use: the
  * image is copied to KEV_FLAT_LOAD_GPA and vCPU 0 starts there in long mode,
@@ -27,17 +27,35 @@
  *     vm->mmio_ctl or loads guest pages with vm_npt_map();
  *   - vm->npt_miss lets the probe ask the pager for a page that is not
  *     mapped yet (return true once gpa is mapped);
- *   - vm->priv is the owner's (the pager, the devices). */
+ *   - vm->priv is the owner's (the pager, the devices);
+ *   - vm->describe_rip names a guest address for reports (project3 sets it to
+ *     a lookup in gKeOS's symbol table).
+ *
+ * A VM that hangs: the deadline (vm_set_timeout) is measured on the TSC and
+ * checked at every exit; a halted vCPU is woken for it. A vCPU thread that
+ * never comes back to its loop (an exit handler looping, with or without
+ * interrupts) cannot be stopped. vm_join waits KEV_STUCK_GRACE_MS past the
+ * deadline, then gives up on it: the VM's report becomes a diagnosis (the
+ * vCPU, where its thread is, the guest RIP with its symbol, the stuck host
+ * thread's backtrace taken with an NMI, the last host line), vm_join returns
+ * -1 and vm_is_stuck() is true. Such a VM must not be freed (vm_destroy
+ * refuses it): the thread still uses it. The caller reports the failure and
+ * ends the machine; if the thread comes back later, vm_join can be called
+ * again and the VM is then freed normally. */
 #ifndef KEV_VM_H
 #define KEV_VM_H
 #include "kev/types.h"
 #include "kev/vmexit.h"
 #include "keos/sync/spinlock.h"
+#include "keos/arch/cpu.h"
+#include "keos/thread/hrtimer.h"
+#include "keos/thread/thread.h"
 #include "project3/ept.h"
 
 #define KEV_MAX_VCPUS       8
 #define KEV_MAX_CONTROLLERS 16
-#define KEV_REPORT_SIZE     1536
+#define KEV_REPORT_SIZE     2048
+#define KEV_STUCK_GRACE_MS  500   /* vm_join's wait past the deadline for a vCPU thread */
 #define KEV_SERIAL_CAPTURE  4096
 #define KEV_SERIAL_LINE     160
 
@@ -93,11 +111,20 @@ struct vm {
 	int exit_status;
 	enum vm_error error;
 	char report[KEV_REPORT_SIZE];
-	uint64_t deadline;                   /* timer tick at which the VM is stopped (0: none) */
 	struct vm_serial serial;
 	uint32_t pci_address;                /* the guest's last write to port 0xcf8 */
 	uint8_t cmos_index;                  /* the guest's last write to port 0x70 */
 	char last_host_line[KEV_SERIAL_LINE + 1]; /* the last line host code printed for this VM (a device error...) */
+
+	/* --- the deadline and hangs (kev/vm.c, kev/vm_hang.c) --- */
+	uint64_t timeout_ticks;              /* vm_set_timeout's value, made a deadline by vm_run */
+	uint64_t deadline_tsc;               /* TSC value at which the VM is stopped (0: none) */
+	struct waitq join_wq;                /* vm_join waits here for vCPU threads to leave (vm->lock) */
+	struct hrtimer join_timers[MAX_CPUS];/* wake vm_join at the deadline + grace, one per CPU */
+	bool stuck;                          /* vm_join gave up on a vCPU thread */
+	/* Writes the name of guest address rip ("func+0x1c") into buf; false if unknown. */
+	bool (*describe_rip)(struct vm *vm, uint64_t rip, char *buf, size_t size);
+	void *describe_ctx;                  /* describe_rip's own data */
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU
@@ -107,7 +134,8 @@ struct vm {
 struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes);
 /* Like vm_create, but no RAM page exists until a pager maps it (vm->ram[i] and vm_npt_map). */
 struct vm *vm_create_lazy(unsigned nvcpus, uint64_t ram_bytes);
-/* Frees everything: RAM, tables, vCPUs, the ASID. The VM must not be running. */
+/* Frees everything: RAM, tables, vCPUs, the ASID. The VM must not be running;
+ * a stuck VM (vm_is_stuck) is left in place with a console line instead. */
 void vm_destroy(struct vm *vm);
 
 /* Copies image into guest RAM at gpa; false if it does not fit. */
@@ -118,7 +146,8 @@ bool vm_load_flat64(struct vm *vm, const void *image, size_t size);
 void vm_pin_vcpu(struct vm *vm, unsigned id, int cpu);
 /* Appends a controller to the chain (after the built-in ones); false when full. */
 bool vm_add_controller(struct vm *vm, struct vmexit_controller *ctl);
-/* Stops the VM with VM_ERR_TIMEOUT if it still runs ticks timer ticks after vm_run. */
+/* Stops the VM with VM_ERR_TIMEOUT if it still runs ticks timer ticks (of TIMER_HZ) after
+ * vm_run, measured on the TSC (a host busy with interrupts off does not delay it). */
 void vm_set_timeout(struct vm *vm, uint64_t ticks);
 
 /* Starts the bootstrap vCPU; false when out of memory. */
@@ -127,8 +156,19 @@ bool vm_run(struct vm *vm);
  * vCPU from; false if id is invalid or already started, or the VM is stopping. */
 bool vm_start_vcpu(struct vm *vm, unsigned id, const struct vcpu *from, uint64_t rip, uint64_t rsp);
 /* Waits until every started vCPU has left its loop; returns the exit status
- * (meaningful when vm_error() is VM_ERR_NONE). */
+ * (meaningful when vm_error() is VM_ERR_NONE). With a deadline, gives up
+ * KEV_STUCK_GRACE_MS after it on a vCPU thread that is still inside an exit
+ * handler: returns -1, vm_is_stuck() is true and the report says why. */
 int vm_join(struct vm *vm);
+/* True after vm_join gave up on a stuck vCPU thread: the VM must not be destroyed. */
+bool vm_is_stuck(const struct vm *vm);
+/* Writes " (symbol+0xoff)" for guest address rip through vm->describe_rip, or "" (for reports). */
+void vm_describe_rip(struct vm *vm, uint64_t rip, char *buf, size_t size);
+/* Called by a vCPU's thread when it leaves its loop (kev/vcpu.c). */
+void vm_vcpu_left(struct vcpu *v);
+/* Writes the diagnosis of the VM's vCPU threads that have not left their
+ * loops into buf (kev/vm_hang.c); returns how many there are. */
+int vm_diagnose_hang(struct vm *vm, char *buf, size_t size);
 
 /* Ends the VM at the guest's request with status (the first request wins). */
 void vm_exit_with(struct vm *vm, int status);

@@ -5,6 +5,12 @@
 #include "keos/arch/gdt.h"
 #include "keos/lib/printk.h"
 
+#define CR0_MP (1ull << 1)
+#define CR0_EM (1ull << 2)
+#define CR0_TS (1ull << 3)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+
 struct cpu cpus[MAX_CPUS];
 int ncpus = 1;
 
@@ -38,10 +44,22 @@ static void load_gdt(struct cpu *c)
 	__asm__ volatile("ltr %0" :: "r"((uint16_t)GDT_TSS));
 }
 
+/* FXSAVE/FXRSTOR (kev switches guests' x87/SSE state with them) must work
+ * and include the XMM registers: CR0.EM and TS clear, CR0.MP and CR4.OSFXSR
+ * set. keos itself is built without SSE and never touches those registers. */
+static void enable_fxsave(void)
+{
+	uint64_t cr0 = read_cr0();
+	cr0 = (cr0 | CR0_MP) & ~(CR0_EM | CR0_TS);
+	__asm__ volatile("mov %0, %%cr0" :: "r"(cr0));
+	__asm__ volatile("mov %0, %%cr4" :: "r"(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT));
+}
+
 void cpu_init(struct cpu *c)
 {
 	c->self = c;
 	load_gdt(c);
+	enable_fxsave();
 	__asm__ volatile("mov %0, %%fs; mov %0, %%gs" :: "r"((uint16_t)0));
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	wrmsr(MSR_KERNEL_GS, (uint64_t)c);

@@ -30,6 +30,7 @@ struct cpu {
 	bool intr_were_on;         /* interrupt flag before the outermost intr_push() */
 	bool started;
 	uint64_t ticks;            /* timer interrupts taken on this CPU */
+	uint64_t kicks;            /* VECTOR_KICK interrupts taken on this CPU */
 	void *arch_priv;           /* kev's per-CPU SVM state */
 	uint64_t gdt[7];           /* null, kcode, kdata, 32-bit code, tss (2 slots), spare */
 	struct tss tss;

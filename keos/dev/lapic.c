@@ -1,8 +1,13 @@
 /* Local APIC, through its MMIO page at 0xfee00000 (in the direct map).
  * The timer's frequency is unknown (QEMU and real parts differ), so the
- * bootstrap CPU counts timer ticks (and TSC cycles, for kev's guests) across
- * a 10 ms PIT wait once, and every CPU programs its periodic timer from
- * that count. */
+ * bootstrap CPU counts timer ticks (and TSC cycles) across a 10 ms PIT wait
+ * once; every CPU then runs its timer in one-shot mode, programmed by
+ * keos/thread/hrtimer.c from those two rates.
+ *
+ * The interrupt command register is two writes (destination, then command):
+ * senders keep interrupts off across the pair, so an interrupt handler that
+ * sends an IPI (a timer callback kicking a vCPU) cannot slip its own
+ * destination in between. */
 #include "keos/dev/lapic.h"
 #include "keos/dev/pit.h"
 #include "keos/arch/trap.h"
@@ -21,7 +26,6 @@
 #define REG_TIMER_CUR 0x390
 #define REG_TIMER_DIV 0x3e0
 #define ICR_PENDING   (1u << 12)
-#define TIMER_PERIODIC (1u << 17)
 #define LVT_MASKED    (1u << 16)
 
 static uint32_t timer_ticks_per_sec;
@@ -69,19 +73,26 @@ void lapic_timer_calibrate(void)
 		panic("local APIC timer does not count");
 }
 
-void lapic_timer_start(unsigned hz)
+uint64_t lapic_timer_hz(void)
+{
+	return timer_ticks_per_sec;
+}
+
+void lapic_timer_oneshot(uint32_t count)
 {
 	*reg(REG_TIMER_DIV) = 0x3;
-	*reg(REG_LVT_TIMER) = VECTOR_TIMER | TIMER_PERIODIC;
-	*reg(REG_TIMER_INIT) = timer_ticks_per_sec / hz;
+	*reg(REG_LVT_TIMER) = VECTOR_TIMER;      /* one-shot */
+	*reg(REG_TIMER_INIT) = count ? count : 1;
 }
 
 static void icr_send(uint32_t hi, uint32_t lo)
 {
+	bool on = intr_save();
 	*reg(REG_ICR_HI) = hi;
 	*reg(REG_ICR_LO) = lo;
 	while (*reg(REG_ICR_LO) & ICR_PENDING)
 		pause();
+	intr_restore(on);
 }
 
 void lapic_start_ap(uint32_t apic_id, uint8_t vector_page)
@@ -97,4 +108,14 @@ void lapic_start_ap(uint32_t apic_id, uint8_t vector_page)
 void lapic_ipi_others(uint8_t vector)
 {
 	icr_send(0, 0x000c4000 | vector);   /* all excluding self, fixed, assert */
+}
+
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+	icr_send(apic_id << 24, 0x00004000 | vector);   /* physical destination, fixed, assert */
+}
+
+void lapic_send_nmi(uint32_t apic_id)
+{
+	icr_send(apic_id << 24, 0x00004400);            /* physical destination, NMI, assert */
 }

@@ -1,5 +1,6 @@
 /* The local APIC: this CPU's timer, end-of-interrupt, and inter-processor
- * interrupts (used to start application processors). */
+ * interrupts (starting application processors, kicking a CPU out of a guest,
+ * asking a CPU for its backtrace with an NMI). */
 #ifndef KEOS_DEV_LAPIC_H
 #define KEOS_DEV_LAPIC_H
 #include <stdint.h>
@@ -14,10 +15,16 @@ void lapic_eoi(void);
 void lapic_timer_calibrate(void);
 /* The TSC frequency in kHz, measured with the timer (0 before calibration). */
 uint32_t tsc_khz(void);
-/* Starts this CPU's periodic timer at hz interrupts per second on VECTOR_TIMER. */
-void lapic_timer_start(unsigned hz);
+/* The timer's count rate in Hz at the divider keos uses (0 before calibration). */
+uint64_t lapic_timer_hz(void);
+/* Fires VECTOR_TIMER once on this CPU after count timer periods (count >= 1). */
+void lapic_timer_oneshot(uint32_t count);
 /* Sends INIT then two STARTUP IPIs so the CPU apic_id starts at physical page vector_page. */
 void lapic_start_ap(uint32_t apic_id, uint8_t vector_page);
 /* Sends a fixed interrupt of vector to every other CPU. */
 void lapic_ipi_others(uint8_t vector);
+/* Sends a fixed interrupt of vector to the CPU apic_id (callable from interrupt context). */
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+/* Sends an NMI to the CPU apic_id: it arrives even while that CPU runs with interrupts off. */
+void lapic_send_nmi(uint32_t apic_id);
 #endif

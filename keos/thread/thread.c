@@ -15,7 +15,7 @@
 #include "keos/arch/guest.h"
 #include "keos/arch/trap.h"
 #include "keos/arch/x86.h"
-#include "keos/dev/lapic.h"
+#include "keos/thread/hrtimer.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/sync/spinlock.h"
@@ -370,9 +370,8 @@ static void guest_clock_update(void)
 	spin_unlock(&sched_lock);
 }
 
-static void timer_interrupt(struct trapframe *tf)
+void sched_timer_tick(void)
 {
-	(void)tf;
 	struct cpu *c = cpu_current();
 	c->ticks++;
 	if (c->id == 0) {
@@ -413,13 +412,12 @@ static struct thread *adopt_boot_thread(struct cpu *c, const char *name)
 void sched_init(void)
 {
 	struct cpu *c = cpu_current();
-	irq_register(VECTOR_TIMER, timer_interrupt);
 	adopt_boot_thread(c, "main");
 	c->idle = thread_alloc("idle0", 0, idle_loop, NULL, NULL, NULL);
 	if (!c->idle)
 		panic("no memory for the idle thread");
 	if (!keos_is_guest())
-		lapic_timer_start(TIMER_HZ);
+		hrtimer_cpu_start();
 	sti();
 }
 
@@ -428,7 +426,7 @@ void sched_start_ap(void)
 	struct cpu *c = cpu_current();
 	c->idle = adopt_boot_thread(c, "idle");
 	if (!keos_is_guest())
-		lapic_timer_start(TIMER_HZ);
+		hrtimer_cpu_start();
 	idle_loop(NULL);
 	__builtin_unreachable();
 }

@@ -1,7 +1,8 @@
 /* Kernel threads and the scheduler.
  *
- * Every CPU runs threads from one shared round-robin run queue; the local
- * APIC timer preempts the running thread every tick. A thread may be pinned
+ * Every CPU runs threads from one shared round-robin run queue; the
+ * scheduler tick (TIMER_HZ, driven by keos/thread/hrtimer.c) preempts the
+ * running thread. A thread may be pinned
  * to one CPU (kev pins vCPUs to spread them over CPUs). Threads block on wait
  * queues; joining a thread waits for it to exit and frees it. */
 #ifndef KEOS_THREAD_THREAD_H
@@ -75,6 +76,9 @@ void thread_yield(void);
 void thread_sleep(uint64_t ticks);
 /* Ticks since boot (TIMER_HZ per second). */
 uint64_t timer_ticks(void);
+/* The scheduler's tick, TIMER_HZ times a second on each CPU (called by the
+ * timer interrupt, keos/thread/hrtimer.c): counts ticks, wakes sleepers, preempts. */
+void sched_timer_tick(void);
 /* If the running thread has an on_fail hook, calls it (never returns); else returns. */
 void thread_fail_current(const char *file, int line, const char *msg);
 

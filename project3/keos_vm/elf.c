@@ -147,3 +147,80 @@ const char *elf_strerror(enum elf_error e)
 	}
 	return "unknown ELF error";
 }
+
+/* --- symbols ------------------------------------------------------------------ */
+
+#define SHT_SYMTAB 2
+#define SHDR_SIZE 64u
+#define SYM_SIZE 24u
+#define STT_OBJECT 1
+#define STT_FUNC 2
+#define SYM_CHUNK 64
+
+
+/* Reads section header i; false if it lies outside the file. */
+static bool read_shdr(elf_read_fn read, void *ctx, uint64_t file_size, const struct elf64_ehdr *h,
+                      unsigned i, struct elf64_shdr *out)
+{
+	uint64_t off = h->shoff + (uint64_t)i * SHDR_SIZE, end;
+	return i < h->shnum && !add_overflows(off, SHDR_SIZE, &end) && end <= file_size &&
+	       read(ctx, off, out, sizeof(*out)) == 0;
+}
+
+static bool section_in_file(const struct elf64_shdr *s, uint64_t file_size)
+{
+	uint64_t end;
+	return !add_overflows(s->offset, s->size, &end) && end <= file_size;
+}
+
+/* The best symbol for addr in one chunk of symbols: the highest value <= addr,
+ * preferring one whose size covers addr. */
+static void pick(const struct elf64_sym *syms, unsigned n, uint64_t addr, struct elf64_sym *best, bool *found)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct elf64_sym *y = &syms[i];
+		unsigned type = y->info & 0xf;
+		if ((type != STT_FUNC && type != STT_OBJECT) || y->shndx == 0 || y->value > addr)
+			continue;
+		if (y->size && addr - y->value >= y->size)
+			continue;
+		if (!*found || y->value > best->value) {
+			*best = *y;
+			*found = true;
+		}
+	}
+}
+
+bool elf_symbol_at(elf_read_fn read, void *ctx, uint64_t file_size, uint64_t addr,
+                   char *name, size_t name_size, uint64_t *offset)
+{
+	struct elf64_ehdr h;
+	struct elf64_shdr symtab, strtab;
+	if (name_size == 0 || file_size < sizeof(h) || read(ctx, 0, &h, sizeof(h)) ||
+	    check_ident(&h) != ELF_OK || h.shentsize != SHDR_SIZE)
+		return false;
+	unsigned i = 0;
+	while (read_shdr(read, ctx, file_size, &h, i, &symtab) && symtab.type != SHT_SYMTAB)
+		i++;
+	if (i >= h.shnum || symtab.entsize != SYM_SIZE || !section_in_file(&symtab, file_size) ||
+	    !read_shdr(read, ctx, file_size, &h, symtab.link, &strtab) ||
+	    !section_in_file(&strtab, file_size))
+		return false;
+	struct elf64_sym chunk[SYM_CHUNK], best;
+	bool found = false;
+	uint64_t count = symtab.size / SYM_SIZE;
+	for (uint64_t first = 0; first < count; first += SYM_CHUNK) {
+		unsigned n = count - first < SYM_CHUNK ? (unsigned)(count - first) : SYM_CHUNK;
+		if (read(ctx, symtab.offset + first * SYM_SIZE, chunk, n * SYM_SIZE))
+			return false;
+		pick(chunk, n, addr, &best, &found);
+	}
+	if (!found || best.name >= strtab.size)
+		return false;
+	uint64_t len = strtab.size - best.name < name_size - 1 ? strtab.size - best.name : name_size - 1;
+	if (read(ctx, strtab.offset + best.name, name, len))
+		return false;
+	name[len] = '\0';
+	*offset = addr - best.value;
+	return name[0] != '\0';
+}

@@ -9,6 +9,7 @@
 #define PROJECT3_KEOS_VM_ELF_H
 #include <stdint.h>
 #include <stddef.h>
+#include <stdbool.h>
 
 #define ELF_MAX_SEGMENTS 16
 
@@ -27,7 +28,24 @@ struct elf64_phdr {
 	uint64_t offset, vaddr, paddr, filesz, memsz, align;
 } __attribute__((packed));
 
+/* A section header and a symbol table entry (for elf_symbol_at). */
+struct elf64_shdr {
+	uint32_t name, type;
+	uint64_t flags, addr, offset, size;
+	uint32_t link, info;
+	uint64_t addralign, entsize;
+} __attribute__((packed));
+
+struct elf64_sym {
+	uint32_t name;
+	uint8_t info, other;
+	uint16_t shndx;
+	uint64_t value, size;
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF header size");
+_Static_assert(sizeof(struct elf64_shdr) == 64, "section header size");
+_Static_assert(sizeof(struct elf64_sym) == 24, "symbol size");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "program header size");
 
 enum elf_error {
@@ -72,4 +90,11 @@ enum elf_error elf_parse(elf_read_fn read, void *ctx, uint64_t file_size, struct
 const char *elf_strerror(enum elf_error e);
 /* The segment whose memory holds physical address pa, or NULL. */
 const struct elf_segment *elf_segment_at(const struct elf_image *img, uint64_t pa);
+/* Names addr from the file's symbol table (.symtab): the function or object
+ * symbol that contains it (or the nearest one below, if sizes are 0), its
+ * name in name (cut to name_size) and addr's offset in *offset; false if the
+ * file has no symbol table or no symbol below addr. Every offset is checked
+ * against the file size. */
+bool elf_symbol_at(elf_read_fn read, void *ctx, uint64_t file_size, uint64_t addr,
+                   char *name, size_t name_size, uint64_t *offset);
 #endif

@@ -1,7 +1,8 @@
 /* Building a keos VM: open the image, validate it with the pager, create a
  * VM whose RAM is loaded lazily, add the #NPF controller (lazy paging, then
  * devices), write the multiboot information and set vCPU 0 to the state a
- * multiboot loader hands over. */
+ * multiboot loader hands over. The VM's reports name guest addresses with
+ * gKeOS's own symbol table (vm->describe_rip). */
 #include "project3/keos_vm/keos_vm.h"
 #include "keos/boot/multiboot.h"
 #include "keos/fs/fs.h"
@@ -10,6 +11,23 @@
 #include "keos/thread/thread.h"
 #include "kev/vcpu.h"
 #include "kev/vm.h"
+
+static int read_image(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return file_read(ctx, off, buf, len) == (int64_t)len ? 0 : -1;
+}
+
+/* vm->describe_rip: the gKeOS function holding rip. */
+static bool describe_rip(struct vm *vm, uint64_t rip, char *buf, size_t size)
+{
+	struct keos_vm *k = vm->describe_ctx;
+	char name[64];
+	uint64_t off;
+	if (!elf_symbol_at(read_image, k->image, file_size(k->image), rip, name, sizeof(name), &off))
+		return false;
+	ksnprintf(buf, size, "%s+0x%lx", name, off);
+	return true;
+}
 
 struct keos_vm *keos_vm_create(const struct keos_vm_config *cfg, char *why, size_t why_size)
 {
@@ -37,6 +55,9 @@ struct keos_vm *keos_vm_create(const struct keos_vm_config *cfg, char *why, size
 	}
 	k->vm = vm;
 	k->pager = pager;
+	k->image = image;
+	vm->describe_rip = describe_rip;
+	vm->describe_ctx = k;
 	k->created_tick = timer_ticks();
 	pager_attach(pager, vm);
 	mmio_ctl_init(&k->mmio);

@@ -30,6 +30,7 @@ struct keos_vm {
 	struct mmio_ctl mmio;
 	struct npf_controller npf;
 	uint64_t created_tick;
+	struct file *image;         /* gKeOS, for naming guest addresses in reports */
 };
 
 /* Builds the VM; NULL with a one-line reason in why on error. */

@@ -19,3 +19,10 @@ kev_guest_\name\()_end:
 	guest bench
 	guest rendezvous
 	guest smp
+	guest irq_window
+	guest irq_priority
+	guest irq_redeliver
+	guest irq_flood
+	guest irq_hlt
+	guest fpu
+	guest hang
