@@ -9,7 +9,6 @@
 #include "kev/vm.h"
 #include "keos/mm/vm.h"
 #include "keos/sync/spinlock.h"
-#include "keos/thread/thread.h"
 #include <string.h>
 
 static void *walk(struct vm *vm, gpa_t gpa)
@@ -91,5 +90,5 @@ bool probe_range_is_ram(struct probe *p, gpa_t gpa, uint64_t len)
 bool probe_vm_stopping(struct probe *p)
 {
 	struct vm *vm = p->vm;
-	return vm_stopping(vm) || (vm->deadline && timer_ticks() >= vm->deadline);
+	return vm_stopping(vm) || vm_past_deadline(vm);
 }

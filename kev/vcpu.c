@@ -297,7 +297,7 @@ static void vcpu_loop(void *arg)
 	struct exit_reason *e = &v->exit;
 	set_run_state(v, VCPU_IN_HOST);
 	while (!vm_stopping(vm)) {
-		if (vm->deadline_tsc && rdtsc() >= vm->deadline_tsc) {
+		if (vm_past_deadline(vm)) {
 			timeout(v);
 			break;
 		}

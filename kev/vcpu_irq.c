@@ -198,7 +198,7 @@ void vcpu_halt(struct vcpu *v)
 	spin_lock(&v->irq.halt_lock);
 	__atomic_store_n(&v->run_state, VCPU_HALTED, __ATOMIC_SEQ_CST);
 	while (deliverable(v) < 0 && !vm_stopping(vm) &&
-	       !(vm->deadline_tsc && rdtsc() >= vm->deadline_tsc))
+	       !vm_past_deadline(vm))
 		waitq_wait(&v->irq.halt_wq, &v->irq.halt_lock);
 	__atomic_store_n(&v->run_state, VCPU_IN_HANDLER, __ATOMIC_SEQ_CST);
 	spin_unlock(&v->irq.halt_lock);

@@ -376,6 +376,11 @@ bool vm_stopping(struct vm *vm)
 	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
 }
 
+bool vm_past_deadline(const struct vm *vm)
+{
+	return vm->deadline_tsc && rdtsc() >= vm->deadline_tsc;
+}
+
 enum vm_error vm_error(const struct vm *vm)
 {
 	return vm->error;

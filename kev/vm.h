@@ -176,6 +176,8 @@ void vm_exit_with(struct vm *vm, int status);
 void vm_stop(struct vm *vm, enum vm_error err, const char *report);
 /* True once the VM is ending. */
 bool vm_stopping(struct vm *vm);
+/* True once the VM's deadline (vm_set_timeout) has passed, on the TSC. */
+bool vm_past_deadline(const struct vm *vm);
 
 /* The outcome, after vm_join. */
 enum vm_error vm_error(const struct vm *vm);
