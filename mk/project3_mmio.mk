@@ -2,7 +2,8 @@
 KERNEL_SRCS += project3/vmexit/mmio_decode.c project3/vmexit/mmio_regions.c
 
 HOST_TESTS += test_mmio_decode test_mmio_regions
-test_mmio_decode_SRCS := tests/host/test_mmio_decode.c project3/vmexit/mmio_decode.c
+test_mmio_decode_SRCS := tests/host/test_mmio_decode.c tests/host/mmio_zydis.c \
+	project3/vmexit/mmio_decode.c
 # Debian's libzydis-dev ships no .pc file; fall back to the plain library.
 test_mmio_decode_LIBS := $(shell pkg-config --libs zydis 2>/dev/null || echo -lZydis)
 test_mmio_regions_SRCS := tests/host/test_mmio_regions.c project3/vmexit/mmio_regions.c
