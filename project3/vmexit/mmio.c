@@ -131,6 +131,7 @@ static enum vmexit_verdict device_access(struct npf_controller *npf, struct vcpu
 		return VMEXIT_STOP;
 	}
 
+	mmio_format_bytes(bytes, in.length, hex, sizeof(hex));
 	char why[200];
 	if (!same_access_as_exit(v, e, &in, &h->region, why, sizeof(why))) {
 		vcpu_fail(v, VM_ERR_BAD_GUEST_ACCESS, "refused the access to device address 0x%lx at "
