@@ -84,6 +84,8 @@ bool vcpu_gva_to_gpa(struct vcpu *v, gva_t gva, gpa_t *gpa, enum guest_walk_erro
 /* Copies len bytes at guest-virtual gva, page by page; false if any byte is
  * unmapped or not readable at the current CPL. */
 bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len);
+/* The linear address of the guest's RIP (CS base added outside 64-bit mode). */
+gva_t vcpu_rip_linear(const struct vcpu *v);
 /* Copies up to max bytes of the instruction stream at the guest's RIP (CS base
  * added outside 64-bit mode), checked as instruction fetches; returns how
  * many bytes could be read (stops at the first page that is not mapped or

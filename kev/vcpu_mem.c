@@ -91,11 +91,16 @@ uint64_t vcpu_segment_base(const struct vcpu *v, unsigned sreg)
 	return sreg < 6 ? segs[sreg]->base : 0;
 }
 
+gva_t vcpu_rip_linear(const struct vcpu *v)
+{
+	if (vcpu_code_bits(v) == 64)
+		return v->state.rip;
+	return (uint32_t)(v->state.rip + vcpu_segment_base(v, 1));
+}
+
 size_t vcpu_fetch_insn(struct vcpu *v, uint8_t *buf, size_t max)
 {
-	uint64_t linear = v->state.rip;
-	if (vcpu_code_bits(v) != 64)
-		linear = (uint32_t)(linear + vcpu_segment_base(v, 1));
+	gva_t linear = vcpu_rip_linear(v);
 	size_t got = 0;
 	while (got < max) {
 		size_t chunk = GUEST_PAGE_SIZE - ((linear + got) & (GUEST_PAGE_SIZE - 1));

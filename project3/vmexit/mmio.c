@@ -105,6 +105,18 @@ static bool same_access_as_exit(struct vcpu *v, const struct exit_reason *e,
 	return true;
 }
 
+/* Why the instruction bytes at RIP + n could not be fetched. */
+static void describe_unfetchable(struct vcpu *v, size_t n, char *buf, size_t size)
+{
+	gva_t at = vcpu_rip_linear(v) + n;
+	gpa_t gpa;
+	enum guest_walk_error werr = vcpu_translate(v, at, GUEST_ACCESS_FETCH, &gpa);
+	if (werr != GWALK_OK)
+		ksnprintf(buf, size, "; address 0x%lx: %s", at, guest_walk_strerror(werr));
+	else
+		ksnprintf(buf, size, "; address 0x%lx is gpa 0x%lx, not guest RAM", at, gpa);
+}
+
 static enum vmexit_verdict device_access(struct npf_controller *npf, struct vcpu *v,
                                          struct mmio_handler *h, const struct exit_reason *e)
 {
@@ -124,10 +136,13 @@ static enum vmexit_verdict device_access(struct npf_controller *npf, struct vcpu
 	struct mmio_insn in;
 	enum mmio_decode_error derr = mmio_decode(bytes, n, mode, &in);
 	if (derr != MMIO_DECODE_OK) {
+		char unfetchable[120] = "";
+		if (n < sizeof(bytes))
+			describe_unfetchable(v, n, unfetchable, sizeof(unfetchable));
 		vcpu_fail(v, VM_ERR_DECODE,
 		          "cannot decode the access to device address 0x%lx at rip 0x%lx (%s code): "
-		          "%s (bytes: %s)", gpa, v->state.rip, mmio_cpu_mode_name(mode),
-		          mmio_decode_strerror(derr), n ? hex : "none readable");
+		          "%s (bytes: %s%s)", gpa, v->state.rip, mmio_cpu_mode_name(mode),
+		          mmio_decode_strerror(derr), n ? hex : "none readable", unfetchable);
 		return VMEXIT_STOP;
 	}
 

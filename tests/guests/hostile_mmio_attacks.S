@@ -15,6 +15,8 @@
  *      region (which ends in the middle of DEV_RO)
  *   9  as 5, but kev reads a store to the same device address through a
  *      read-only mapping of the window (the CPU would fault on it)
+ *  10  as 5, but the PTE of the code page is cleared: kev cannot read the
+ *      instruction at all
  *
  * The device (set up by the host) has two pages: DEV, not mapped in the
  * nested table (every access exits), and DEV_RO, mapped read-only (writes
@@ -57,6 +59,8 @@ guest_start:
 	je past_region_end
 	cmpq $9, %rdi
 	je stale_tlb_read_only
+	cmpq $10, %rdi
+	je stale_tlb_not_present
 	guest_exit $99
 
 /* Points PD[3] at \table (a page-table page) and flushes the window. */
@@ -118,12 +122,13 @@ split_store:
 .endm
 
 /* Runs the store at WINDOW + 16 with the window's TLB entry still on PAGE_A
- * while the PTE already names PAGE_B; up to 500 tries, then exits with \status. */
-.macro stale_tlb_store status
+ * while the PTE already says \pte (PAGE_B by default); up to 500 tries,
+ * then exits with \status. */
+.macro stale_tlb_store status, pte=(PAGE_B + PTE_PW)
 	movl $500, %r12d
 1:	window_page 0, PAGE_A
 	call WINDOW                           /* a RET: loads the TLB entry */
-	movq $(PAGE_B + PTE_PW), %rax
+	movq $\pte, %rax
 	movq %rax, PT                         /* no INVLPG */
 	movq $DEV, %rax
 	movl $0x600d, %ecx
@@ -151,6 +156,11 @@ stale_tlb_read_only:
 	invlpg WINDOW + 0x2000
 	movq $(WINDOW + 0x2000), %rbx
 	stale_tlb_store $60
+
+stale_tlb_not_present:
+	movabsq $0xc3c3c3c3c3c3c3c3, %rdx
+	two_code_pages
+	stale_tlb_store $61, 0
 
 /* An interrupt gate for vector 0x40 (64-bit, DPL 0, present) to the exit below. */
 stack_in_device:

@@ -220,6 +220,19 @@ KTEST(kev_hostile_mmio_stale_instruction_without_rights)
 	              "does not translate for a write at CPL 0: write to a read-only page", true);
 }
 
+/* kev cannot read the instruction the CPU ran from its stale TLB entry: the
+ * stop message says why (retried like the attack above). */
+KTEST(kev_hostile_mmio_stale_instruction_unreadable)
+{
+	for (int tries = 0; tries < 5; tries++) {
+		mmio_vm_run(&run, GUEST_IMAGE(hostile_mmio_attacks), 10, NULL, 0);
+		if (run.err != VM_ERR_UNHANDLED_EXIT || !kev_contains(run.report, "(EXCP_PF)"))
+			break;
+	}
+	check_refused(10, VM_ERR_DECODE, "(bytes: none readable; address 0x600010: not present in "
+	              "the guest's page tables)", false);
+}
+
 /* A store that starts in the region and ends past it. */
 KTEST(kev_hostile_mmio_past_region_end)
 {
