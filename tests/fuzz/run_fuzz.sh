@@ -92,7 +92,9 @@ seed fs_addr32 '\x64\x67\x8b\x0c\x25\x28\x00\x00\x00'
 seed modrm16 '\x26\x66\x89\x46\xfe'
 seed lock_rep '\xf3\x88\x20'
 
-# Runs one harness for its share of the time; prints its summary line.
+# Runs one harness for its share of the time; prints its summary line and
+# adds "NAME: N runs" to the closing summary.
+summary=()
 fuzz() {
 	local name=$1 binary=$2 dir=$3 secs=$4 corpus=$5 seeds=$6
 	shift 6
@@ -109,7 +111,12 @@ fuzz() {
 	local done_line
 	done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$dir/$name.log" | tail -n 1 || true)
 	echo "$name: ${done_line:-Done (no summary)}, corpus $(find "$corpus" -type f | wc -l) inputs, no crash"
+	local runs
+	runs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\1 runs in \2 s/p' <<<"$done_line")
+	summary+=("$name ${runs:-?}")
 }
 
 fuzz fuzz_simple_virtio "$bin" "$out" "$svirtb_seconds" "$out/corpus" "$out/seeds"
 fuzz fuzz_mmio_decode "$dec_bin" "$dec" "$decode_seconds" "$dec/corpus" "$dec/seeds" -max_len=32
+# The last line is what make check-host shows.
+echo "run_fuzz.sh: ${summary[0]}, ${summary[1]} (decoder vs Zydis in 64/32/16-bit mode): no crash"

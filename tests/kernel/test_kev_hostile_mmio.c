@@ -205,30 +205,32 @@ KTEST(kev_hostile_mmio_stale_instruction)
 	               "the exit is a write but the instruction reads", true);
 }
 
-/* kev reads a store to the faulting address through a mapping the guest
- * made read-only: the translation with write rights refuses it. If a VM exit
- * flushed the TLB before the attack, the CPU runs that store itself and the
- * guest takes #PF (an intercepted exception); then the attack is run again. */
-KTEST(kev_hostile_mmio_stale_instruction_without_rights)
+/* Runs a stale-TLB attack whose second instruction the CPU cannot run: if a
+ * VM exit flushed the TLB before the attack, the CPU runs it itself and the
+ * guest takes #PF (an intercepted exception); then the attack runs again. */
+static void run_stale_attack(unsigned which)
 {
 	for (int tries = 0; tries < 5; tries++) {
-		mmio_vm_run(&run, GUEST_IMAGE(hostile_mmio_attacks), 9, NULL, 0);
+		mmio_vm_run(&run, GUEST_IMAGE(hostile_mmio_attacks), which, NULL, 0);
 		if (run.err != VM_ERR_UNHANDLED_EXIT || !kev_contains(run.report, "(EXCP_PF)"))
-			break;
+			return;
 	}
+}
+
+/* kev reads a store to the faulting address through a mapping the guest
+ * made read-only: the translation with write rights refuses it. */
+KTEST(kev_hostile_mmio_stale_instruction_without_rights)
+{
+	run_stale_attack(9);
 	check_refused(9, VM_ERR_BAD_GUEST_ACCESS,
 	              "does not translate for a write at CPL 0: write to a read-only page", true);
 }
 
 /* kev cannot read the instruction the CPU ran from its stale TLB entry: the
- * stop message says why (retried like the attack above). */
+ * stop message says why. */
 KTEST(kev_hostile_mmio_stale_instruction_unreadable)
 {
-	for (int tries = 0; tries < 5; tries++) {
-		mmio_vm_run(&run, GUEST_IMAGE(hostile_mmio_attacks), 10, NULL, 0);
-		if (run.err != VM_ERR_UNHANDLED_EXIT || !kev_contains(run.report, "(EXCP_PF)"))
-			break;
-	}
+	run_stale_attack(10);
 	check_refused(10, VM_ERR_DECODE, "(bytes: none readable; address 0x600010: not present in "
 	              "the guest's page tables)", false);
 }
