@@ -149,7 +149,7 @@ static uint8_t default_segment(uint8_t base)
 }
 
 /* 16-bit addressing (no SIB): rm picks one of eight base/index pairs; mod 0
- * with rm 6 is a bare disp16. *i is at the byte after ModRM. */
+ * with rm 6 is a bare disp16. */
 static void modrm16(unsigned mod, unsigned rm, struct mmio_mem_operand *m, unsigned *disp_len)
 {
 	/* [SI], [DI] and [BX] name their register as the base. */

@@ -78,7 +78,8 @@ static void mmio_vm_run(struct mmio_vm *m, struct guest_image img, uint64_t rdi,
 	bool ok = m->ro_page && mmio_ctl_register(&m->mmio, &m->dev.handler) == MMIO_CTL_OK;
 	if (ok) {
 		memset(m->ro_page, 0, GUEST_PAGE_SIZE);
-		memcpy(m->ro_page, ro_bytes, ro_len);
+		if (ro_len)
+			memcpy(m->ro_page, ro_bytes, ro_len);
 		ok = vm_npt_map(m->vm, DEV_RO, m->ro_page, EPT_PERM_READ) == EPT_OK;
 	}
 	npf_controller_init(&m->npf, NULL, &m->mmio);
