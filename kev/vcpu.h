@@ -136,13 +136,27 @@ void vcpu_halt(struct vcpu *v);
 
 /* --- guest memory through the guest's page tables (kev/vcpu_mem.c) --- */
 
-/* Guest-virtual to guest-physical through the guest's page tables (its
- * current CR0/CR3/CR4/EFER); *werr (if not NULL) says why on failure. */
+/* The guest's current privilege level, 0..3 (from the VMCB). */
+unsigned vcpu_cpl(const struct vcpu *v);
+/* Translates gva as the guest's MMU would for an access of that kind at the
+ * current CPL (U/S, W with CR0.WP, NX, SMEP, SMAP); GWALK_OK and *gpa, or why not. */
+enum guest_walk_error vcpu_translate(struct vcpu *v, gva_t gva, enum guest_access access,
+                                     gpa_t *gpa);
+/* vcpu_translate() for a read; *werr (if not NULL) says why on failure. */
 bool vcpu_gva_to_gpa(struct vcpu *v, gva_t gva, gpa_t *gpa, enum guest_walk_error *werr);
-/* Copies len bytes at guest-virtual gva, page by page; false if any byte is unmapped. */
+/* Copies len bytes at guest-virtual gva, page by page; false if any byte is
+ * unmapped or not readable at the current CPL. */
 bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len);
+/* The linear address of the guest's RIP (CS base added outside 64-bit mode). */
+gva_t vcpu_rip_linear(const struct vcpu *v);
 /* Copies up to max bytes of the instruction stream at the guest's RIP (CS base
- * added outside long mode); returns how many bytes could be read (stops at
- * the first page that is not mapped). */
+ * added outside 64-bit mode), checked as instruction fetches; returns how
+ * many bytes could be read (stops at the first page that is not mapped or
+ * not executable). */
 size_t vcpu_fetch_insn(struct vcpu *v, uint8_t *buf, size_t max);
+/* The default width of the code the vCPU runs: 64 (EFER.LMA and CS.L), else
+ * 32 or 16 as CS.D says (16 in virtual-8086 mode). */
+unsigned vcpu_code_bits(const struct vcpu *v);
+/* The base of segment register sreg (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS) as at the exit. */
+uint64_t vcpu_segment_base(const struct vcpu *v, unsigned sreg);
 #endif

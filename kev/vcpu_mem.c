@@ -1,12 +1,18 @@
 /* Guest memory as a vCPU sees it: guest-virtual addresses translated through
- * the guest's own page tables (its current CR0, CR3, CR4 and EFER), then
- * copied through the VM's probe. Exit handlers use this to read hypercall
- * arguments and the instruction bytes at RIP (there is no decode assist). */
+ * the guest's own page tables (its current CR0, CR3, CR4 and EFER) with the
+ * access checks its MMU would make at its current privilege (the CPL the VMCB
+ * holds), then copied through the VM's probe. Exit handlers use this to read
+ * hypercall arguments and the instruction bytes at RIP (there is no decode
+ * assist), and the MMIO controller to check the address an instruction
+ * accesses. The code mode and segment bases come from the VMCB, which holds
+ * the guest's segment registers as they were at the exit. */
 #include "kev/vcpu.h"
 #include "kev/vm.h"
 #include "kev/probe.h"
 #include "kev/vmcb.h"
 #include "keos/arch/x86.h"
+
+#define RFLAGS_VM (1ull << 17)
 
 static bool read_gpa64(void *ctx, gpa_t gpa, uint64_t *value)
 {
@@ -14,20 +20,34 @@ static bool read_gpa64(void *ctx, gpa_t gpa, uint64_t *value)
 	return probe_read(&v->vm->probe, gpa, value, sizeof(*value));
 }
 
-bool vcpu_gva_to_gpa(struct vcpu *v, gva_t gva, gpa_t *gpa, enum guest_walk_error *werr)
+unsigned vcpu_cpl(const struct vcpu *v)
 {
-	struct guest_walk w;
-	enum guest_walk_error err = guest_walk(v->state.cr0, v->state.cr3, v->state.cr4,
-	                                       v->state.efer, gva, read_gpa64, v, &w);
-	if (werr)
-		*werr = err;
-	if (err != GWALK_OK)
-		return false;
-	*gpa = w.gpa;
-	return true;
+	return v->vmcb->save.cpl & 3;
 }
 
-bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len)
+enum guest_walk_error vcpu_translate(struct vcpu *v, gva_t gva, enum guest_access access,
+                                     gpa_t *gpa)
+{
+	const struct vcpu_state *s = &v->state;
+	struct guest_walk w;
+	enum guest_walk_error err = guest_walk(s->cr0, s->cr3, s->cr4, s->efer, gva, read_gpa64, v, &w);
+	if (err == GWALK_OK)
+		err = guest_walk_permits(&w, access, vcpu_cpl(v), s->cr0, s->cr4, s->rflags);
+	if (err == GWALK_OK)
+		*gpa = w.gpa;
+	return err;
+}
+
+bool vcpu_gva_to_gpa(struct vcpu *v, gva_t gva, gpa_t *gpa, enum guest_walk_error *werr)
+{
+	enum guest_walk_error err = vcpu_translate(v, gva, GUEST_ACCESS_READ, gpa);
+	if (werr)
+		*werr = err;
+	return err == GWALK_OK;
+}
+
+/* Copies len bytes at gva, page by page, each page checked for access. */
+static bool read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len, enum guest_access access)
 {
 	uint8_t *out = buf;
 	while (len) {
@@ -35,7 +55,8 @@ bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len)
 		if (chunk > len)
 			chunk = len;
 		gpa_t gpa;
-		if (!vcpu_gva_to_gpa(v, gva, &gpa, NULL) || !probe_read(&v->vm->probe, gpa, out, chunk))
+		if (vcpu_translate(v, gva, access, &gpa) != GWALK_OK ||
+		    !probe_read(&v->vm->probe, gpa, out, chunk))
 			return false;
 		gva += chunk;
 		out += chunk;
@@ -44,17 +65,48 @@ bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len)
 	return true;
 }
 
+bool vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len)
+{
+	return read_gva(v, gva, buf, len, GUEST_ACCESS_READ);
+}
+
+unsigned vcpu_code_bits(const struct vcpu *v)
+{
+	uint16_t cs = v->vmcb->save.cs.attrib;
+	if ((v->state.efer & EFER_LMA) && (cs & SEG_ATTR_L))
+		return 64;
+	/* Virtual-8086 code is 16-bit. Real mode (CR0.PE=0) keeps the D bit of
+	 * the CS descriptor cache, as the CPU does: 0 after reset or a real-mode
+	 * far jump, so 16-bit unless the guest left protected mode with a
+	 * 32-bit CS still loaded. */
+	if (v->state.rflags & RFLAGS_VM)
+		return 16;
+	return (cs & SEG_ATTR_DB) ? 32 : 16;
+}
+
+uint64_t vcpu_segment_base(const struct vcpu *v, unsigned sreg)
+{
+	const struct vmcb_save_area *s = &v->vmcb->save;
+	const struct vmcb_seg *segs[] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs };
+	return sreg < 6 ? segs[sreg]->base : 0;
+}
+
+gva_t vcpu_rip_linear(const struct vcpu *v)
+{
+	if (vcpu_code_bits(v) == 64)
+		return v->state.rip;
+	return (uint32_t)(v->state.rip + vcpu_segment_base(v, 1));
+}
+
 size_t vcpu_fetch_insn(struct vcpu *v, uint8_t *buf, size_t max)
 {
-	uint64_t linear = v->state.rip;
-	if (!(v->state.efer & EFER_LMA) || !(v->vmcb->save.cs.attrib & SEG_ATTR_L))
-		linear = (uint32_t)(linear + v->vmcb->save.cs.base);
+	gva_t linear = vcpu_rip_linear(v);
 	size_t got = 0;
 	while (got < max) {
 		size_t chunk = GUEST_PAGE_SIZE - ((linear + got) & (GUEST_PAGE_SIZE - 1));
 		if (chunk > max - got)
 			chunk = max - got;
-		if (!vcpu_read_gva(v, linear + got, buf + got, chunk))
+		if (!read_gva(v, linear + got, buf + got, chunk, GUEST_ACCESS_FETCH))
 			break;
 		got += chunk;
 	}

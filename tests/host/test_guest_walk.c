@@ -4,7 +4,8 @@
  * through the same callback shape the kernel gives the walk (the probe).
  * Each test builds its own tables: PML4 at 0x1000, PDPT 0x2000, PD 0x3000,
  * PT 0x4000, and checks the translation, the combined permissions, or the
- * error with the level it happened at. */
+ * error with the level it happened at; then the access checks of
+ * guest_walk_permits() for each privilege, access kind and control bit. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,8 @@ static void setup(void)
 
 static enum guest_walk_error walk(gva_t gva, struct guest_walk *w)
 {
-	return guest_walk(CR0_PG_PE, PML4, GUEST_CR4_PAE, GUEST_EFER_LMA | (1u << 8), gva, read64,
-	                  mem, w);
+	return guest_walk(CR0_PG_PE, PML4, GUEST_CR4_PAE, GUEST_EFER_LMA | GUEST_EFER_NXE | (1u << 8),
+	                  gva, read64, mem, w);
 }
 
 /* gva 0x40201000 + off -> the 4 KiB page at 0x9000: PML4[0], PDPT[1], PD[1], PT[1]. */
@@ -210,6 +211,123 @@ START_TEST(unsupported_modes)
 }
 END_TEST
 
+
+START_TEST(nx_without_nxe_is_reserved)
+{
+	map_4k(P | W, P | W, P | W, P | W | NX);
+	struct guest_walk w;
+	ck_assert_int_eq(guest_walk(CR0_PG_PE, PML4, GUEST_CR4_PAE, GUEST_EFER_LMA, 0x40201000, read64,
+	                            mem, &w), GWALK_RESERVED);
+	ck_assert_int_eq(w.fault_level, 1);
+	ck_assert_int_eq(walk(0x40201000, &w), GWALK_OK);
+	ck_assert(!w.executable);
+}
+END_TEST
+
+/* The access check of a page with the given leaf bits (upper levels grant everything). */
+static enum guest_walk_error access_to(uint64_t pte, enum guest_access a, unsigned cpl,
+                                       uint64_t cr0, uint64_t cr4, uint64_t rflags)
+{
+	map_4k(P | W | U, P | W | U, P | W | U, pte);
+	struct guest_walk w;
+	ck_assert_int_eq(walk(0x40201000, &w), GWALK_OK);
+	return guest_walk_permits(&w, a, cpl, cr0, cr4, rflags);
+}
+
+#define READ  GUEST_ACCESS_READ
+#define WRITE GUEST_ACCESS_WRITE
+#define FETCH GUEST_ACCESS_FETCH
+#define WP    GUEST_CR0_WP
+#define SMEP  GUEST_CR4_SMEP
+#define SMAP  GUEST_CR4_SMAP
+#define AC    GUEST_RFLAGS_AC
+
+START_TEST(user_mode_needs_u)
+{
+	for (int a = READ; a <= FETCH; a++) {
+		ck_assert_int_eq(access_to(P | W, a, 3, WP, 0, 0), GWALK_USER_TO_SUPERVISOR);
+		ck_assert_int_eq(access_to(P | W | U, a, 3, WP, 0, 0), GWALK_OK);
+		/* Supervisor code may touch both (no SMEP/SMAP). */
+		ck_assert_int_eq(access_to(P | W, a, 0, WP, 0, 0), GWALK_OK);
+		ck_assert_int_eq(access_to(P | W | U, a, 0, WP, 0, 0), GWALK_OK);
+	}
+	/* CPL 1 and 2 are supervisor too. */
+	ck_assert_int_eq(access_to(P | W, READ, 2, 0, 0, 0), GWALK_OK);
+	/* U must be set at every level: clear it in the PML4 entry only. */
+	map_4k(P | W, P | W | U, P | W | U, P | W | U);
+	struct guest_walk w;
+	ck_assert_int_eq(walk(0x40201000, &w), GWALK_OK);
+	ck_assert_int_eq(guest_walk_permits(&w, READ, 3, 0, 0, 0), GWALK_USER_TO_SUPERVISOR);
+}
+END_TEST
+
+START_TEST(writes_need_w_at_cpl3_or_with_wp)
+{
+	ck_assert_int_eq(access_to(P | U, WRITE, 3, 0, 0, 0), GWALK_READ_ONLY);
+	ck_assert_int_eq(access_to(P | U, WRITE, 3, WP, 0, 0), GWALK_READ_ONLY);
+	ck_assert_int_eq(access_to(P | U, WRITE, 0, WP, 0, 0), GWALK_READ_ONLY);
+	ck_assert_int_eq(access_to(P | U, WRITE, 0, 0, 0, 0), GWALK_OK);     /* WP=0: allowed */
+	ck_assert_int_eq(access_to(P | U, READ, 3, WP, 0, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P | U | W, WRITE, 3, WP, 0, 0), GWALK_OK);
+	/* W must be set at every level. */
+	map_4k(P | W | U, P | U, P | W | U, P | W | U);
+	struct guest_walk w;
+	ck_assert_int_eq(walk(0x40201000, &w), GWALK_OK);
+	ck_assert_int_eq(guest_walk_permits(&w, WRITE, 0, WP, 0, 0), GWALK_READ_ONLY);
+}
+END_TEST
+
+START_TEST(fetch_needs_no_nx)
+{
+	ck_assert_int_eq(access_to(P | W | U | NX, FETCH, 0, 0, 0, 0), GWALK_NO_EXECUTE);
+	ck_assert_int_eq(access_to(P | W | U | NX, FETCH, 3, 0, 0, 0), GWALK_NO_EXECUTE);
+	ck_assert_int_eq(access_to(P | W | U | NX, READ, 3, 0, 0, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P | W | U | NX, WRITE, 3, 0, 0, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P | U, FETCH, 3, WP, 0, 0), GWALK_OK);   /* W is not needed */
+}
+END_TEST
+
+START_TEST(smep_and_smap)
+{
+	/* SMEP: supervisor fetches from user pages fault; user fetches do not. */
+	ck_assert_int_eq(access_to(P | U, FETCH, 0, 0, SMEP, 0), GWALK_SUPERVISOR_TO_USER);
+	ck_assert_int_eq(access_to(P | U, FETCH, 3, 0, SMEP, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P, FETCH, 0, 0, SMEP, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P | U, READ, 0, 0, SMEP, 0), GWALK_OK);
+	/* SMAP: supervisor data accesses to user pages fault unless RFLAGS.AC. */
+	ck_assert_int_eq(access_to(P | U, READ, 0, 0, SMAP, 0), GWALK_SUPERVISOR_TO_USER);
+	ck_assert_int_eq(access_to(P | W | U, WRITE, 0, 0, SMAP, 0), GWALK_SUPERVISOR_TO_USER);
+	ck_assert_int_eq(access_to(P | U, READ, 0, 0, SMAP, AC), GWALK_OK);
+	ck_assert_int_eq(access_to(P | U, READ, 3, 0, SMAP, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P | U, FETCH, 0, 0, SMAP, 0), GWALK_OK);
+	ck_assert_int_eq(access_to(P, READ, 0, 0, SMAP, 0), GWALK_OK);
+}
+END_TEST
+
+START_TEST(paging_off_allows_everything)
+{
+	struct guest_walk w;
+	ck_assert_int_eq(guest_walk(GUEST_CR0_PE, 0, 0, 0, 0x1000, read64, mem, &w), GWALK_OK);
+	ck_assert(!w.paging);
+	for (int a = READ; a <= FETCH; a++)
+		ck_assert_int_eq(guest_walk_permits(&w, a, 3, WP, SMEP | SMAP, 0), GWALK_OK);
+}
+END_TEST
+
+START_TEST(access_names_and_messages)
+{
+	ck_assert_str_eq(guest_access_name(READ), "read");
+	ck_assert_str_eq(guest_access_name(WRITE), "write");
+	ck_assert_str_eq(guest_access_name(FETCH), "fetch");
+	for (int e = GWALK_OK; e <= GWALK_NO_EXECUTE; e++) {
+		const char *s = guest_walk_strerror(e);
+		ck_assert_str_ne(s, "unknown error");
+		for (int f = GWALK_OK; f < e; f++)
+			ck_assert_str_ne(s, guest_walk_strerror(f));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("guest_walk");
@@ -226,6 +344,13 @@ int main(void)
 	tcase_add_test(tc, table_outside_ram);
 	tcase_add_test(tc, cr3_flag_bits_ignored);
 	tcase_add_test(tc, unsupported_modes);
+	tcase_add_test(tc, nx_without_nxe_is_reserved);
+	tcase_add_test(tc, user_mode_needs_u);
+	tcase_add_test(tc, writes_need_w_at_cpl3_or_with_wp);
+	tcase_add_test(tc, fetch_needs_no_nx);
+	tcase_add_test(tc, smep_and_smap);
+	tcase_add_test(tc, paging_off_allows_everything);
+	tcase_add_test(tc, access_names_and_messages);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

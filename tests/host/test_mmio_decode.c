@@ -1,56 +1,64 @@
 /* Host tests for the MMIO instruction decoder (project3/vmexit/mmio_decode.c).
  *
- * Two kinds of evidence:
- *  - hand-written encodings, one per ModRM/SIB/displacement form, prefix rule
- *    and error, with the expected fields worked out from the SDM by hand;
- *  - a comparison with libzydis, an independent decoder, over an exhaustive
- *    sweep of opcode x REX x 66 x ModRM x SIB and over random encodings,
- *    mutated encodings and random garbage from a fixed-seed PRNG.
- *
- * The comparison rule (see compare()): whenever Zydis decodes a supported MOV
- * or MOVZX with a memory operand, ours must either return the same length,
- * sizes, direction, register, immediate and memory operand, or, when the
- * instruction carries a prefix we refuse by design (F0/F2/F3, 67, 64/65), that
- * refusal. Whenever ours accepts bytes, Zydis must decode them as exactly that
- * instruction. Zydis's view of the prefixes comes from its raw prefix list, so
- * a prefix-parsing mistake on our side shows up as a mismatch. */
+ * Two kinds of evidence, in 64-, 32- and 16-bit code:
+ *  - hand-written encodings, one per ModRM/SIB/displacement form, prefix rule,
+ *    mode rule and error, with the expected fields worked out from the SDM by
+ *    hand, and the linear addresses mmio_insn_linear_address() computes;
+ *  - a comparison with libzydis, an independent decoder (the rule is in
+ *    tests/host/mmio_zydis.h), over an exhaustive sweep of opcode x prefixes
+ *    (REX, 66, 67, segment) x ModRM x SIB in each mode and over random
+ *    encodings, mutated encodings and random garbage from a fixed-seed PRNG.
+ * The last line printed is the number of encodings compared per mode. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <Zydis/Zydis.h>
 #include "project3/vmexit/mmio_decode.h"
+#include "tests/host/mmio_zydis.h"
 
 /* --- hand-written cases --------------------------------------------------- */
 
 #define BYTES(...) ((const uint8_t[]){ __VA_ARGS__ }), sizeof((const uint8_t[]){ __VA_ARGS__ })
 
-static struct mmio_insn decode_ok(const uint8_t *b, size_t n)
+static struct mmio_insn decode_ok_in(enum mmio_cpu_mode mode, const uint8_t *b, size_t n)
 {
 	struct mmio_insn in;
-	enum mmio_decode_error e = mmio_decode(b, n, &in);
-	ck_assert_msg(e == MMIO_DECODE_OK, "decode failed: %s", mmio_decode_strerror(e));
+	enum mmio_decode_error e = mmio_decode(b, n, mode, &in);
+	ck_assert_msg(e == MMIO_DECODE_OK, "decode failed in %s mode: %s", mmio_cpu_mode_name(mode),
+	              mmio_decode_strerror(e));
+	ck_assert_int_eq(in.mode, mode);
 	/* Every proper prefix of an accepted instruction is truncated, and any
 	 * trailing bytes are not part of it. */
 	for (size_t k = 0; k < in.length; k++) {
 		struct mmio_insn t;
-		ck_assert_int_eq(mmio_decode(b, k, &t), MMIO_DECODE_TRUNCATED);
+		ck_assert_int_eq(mmio_decode(b, k, mode, &t), MMIO_DECODE_TRUNCATED);
 	}
 	uint8_t longer[32];
 	memset(longer, 0x90, sizeof(longer));
 	memcpy(longer, b, n);
 	struct mmio_insn again;
-	ck_assert_int_eq(mmio_decode(longer, sizeof(longer), &again), MMIO_DECODE_OK);
+	ck_assert_int_eq(mmio_decode(longer, sizeof(longer), mode, &again), MMIO_DECODE_OK);
 	ck_assert_uint_eq(again.length, in.length);
 	return in;
 }
 
-static void decode_err(const uint8_t *b, size_t n, enum mmio_decode_error want)
+static struct mmio_insn decode_ok(const uint8_t *b, size_t n)
+{
+	return decode_ok_in(MMIO_MODE_64, b, n);
+}
+
+static void decode_err_in(enum mmio_cpu_mode mode, const uint8_t *b, size_t n,
+                          enum mmio_decode_error want)
 {
 	struct mmio_insn in;
-	enum mmio_decode_error e = mmio_decode(b, n, &in);
-	ck_assert_msg(e == want, "got \"%s\", want \"%s\"", mmio_decode_strerror(e),
-	              mmio_decode_strerror(want));
+	enum mmio_decode_error e = mmio_decode(b, n, mode, &in);
+	ck_assert_msg(e == want, "%s mode: got \"%s\", want \"%s\"", mmio_cpu_mode_name(mode),
+	              mmio_decode_strerror(e), mmio_decode_strerror(want));
+}
+
+static void decode_err(const uint8_t *b, size_t n, enum mmio_decode_error want)
+{
+	decode_err_in(MMIO_MODE_64, b, n, want);
 }
 
 static void check_mem(const struct mmio_insn *in, uint8_t base, uint8_t index, uint8_t scale,
@@ -294,18 +302,33 @@ END_TEST
 
 START_TEST(segment_prefixes)
 {
-	struct mmio_insn in = decode_ok(BYTES(0x2e, 0x36, 0x3e, 0x26, 0x89, 0x08));
-	ck_assert_uint_eq(in.length, 6);
-	decode_err(BYTES(0x64, 0x89, 0x08), MMIO_DECODE_SEGMENT_BASE);
-	decode_err(BYTES(0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0), MMIO_DECODE_SEGMENT_BASE);
-	decode_err(BYTES(0x65, 0x2e, 0x89, 0x08), MMIO_DECODE_SEGMENT_BASE);
+	struct mmio_insn in = decode_ok(BYTES(0x2e, 0x2e, 0x89, 0x08));
+	ck_assert_uint_eq(in.length, 4);
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_CS);
+	in = decode_ok(BYTES(0x64, 0x89, 0x08));
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_FS);
+	in = decode_ok(BYTES(0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0)); /* mov rax, gs:[0x28] */
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_GS);
+	ck_assert_uint_eq(in.length, 9);
+	/* Defaults: DS, or SS for an rSP/rBP base (r12/r13 are not rSP/rBP). */
+	ck_assert_uint_eq(decode_ok(BYTES(0x89, 0x08)).mem.seg, MMIO_SEG_DS);
+	ck_assert_uint_eq(decode_ok(BYTES(0x89, 0x04, 0x24)).mem.seg, MMIO_SEG_SS);
+	ck_assert_uint_eq(decode_ok(BYTES(0x89, 0x45, 0x00)).mem.seg, MMIO_SEG_SS);
+	ck_assert_uint_eq(decode_ok(BYTES(0x41, 0x89, 0x45, 0x00)).mem.seg, MMIO_SEG_DS);
+	ck_assert_uint_eq(decode_ok(BYTES(0x89, 0x04, 0x25, 0, 0, 0, 0)).mem.seg, MMIO_SEG_DS);
+	/* The same override twice is fine; two different ones are refused. */
+	ck_assert_uint_eq(decode_ok(BYTES(0x65, 0x65, 0x89, 0x08)).mem.seg, MMIO_SEG_GS);
+	decode_err(BYTES(0x65, 0x2e, 0x89, 0x08), MMIO_DECODE_SEGMENT_CONFLICT);
+	decode_err(BYTES(0x2e, 0x36, 0x3e, 0x26, 0x89, 0x08), MMIO_DECODE_SEGMENT_CONFLICT);
+	decode_err(BYTES(0x64, 0x65, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), MMIO_DECODE_SEGMENT_CONFLICT);
+	decode_err_in(MMIO_MODE_32, BYTES(0x26, 0x3e, 0x89, 0x08), MMIO_DECODE_SEGMENT_CONFLICT);
+	/* The instruction is judged first. */
+	decode_err(BYTES(0x65, 0x2e, 0x01, 0x08), MMIO_DECODE_UNSUPPORTED);
 }
 END_TEST
 
 START_TEST(refused_prefixes)
 {
-	decode_err(BYTES(0x67, 0x89, 0x08), MMIO_DECODE_ADDRESS_SIZE);
-	decode_err(BYTES(0x67, 0x48, 0x89, 0x08), MMIO_DECODE_ADDRESS_SIZE);
 	decode_err(BYTES(0xf0, 0x89, 0x08), MMIO_DECODE_LOCK_REP);
 	decode_err(BYTES(0xf2, 0x88, 0x08), MMIO_DECODE_LOCK_REP);
 	decode_err(BYTES(0xf3, 0xc7, 0x00, 1, 2, 3, 4), MMIO_DECODE_LOCK_REP);
@@ -340,7 +363,11 @@ START_TEST(moffs_forms)
 	ck_assert_uint_eq(in.reg_size, 4);
 	mmio_insn_apply_read(&in, gpr, 0xdeadbeef);
 	ck_assert_uint_eq(gpr[GPR_RAX], 0xdeadbeefu);
-	decode_err(BYTES(0x67, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), MMIO_DECODE_ADDRESS_SIZE);
+	/* 67: a 4-byte address. */
+	in = decode_ok(BYTES(0x67, 0xa3, 1, 2, 3, 4));
+	ck_assert_uint_eq(in.length, 6);
+	ck_assert_uint_eq(in.mem.abs, 0x04030201);
+	ck_assert_uint_eq(in.mem.addr_size, 4);
 	decode_err(BYTES(0xa3, 1, 2, 3), MMIO_DECODE_TRUNCATED);
 }
 END_TEST
@@ -367,7 +394,8 @@ END_TEST
 START_TEST(truncation_and_length_limit)
 {
 	struct mmio_insn in;
-	ck_assert_int_eq(mmio_decode(NULL, 0, &in), MMIO_DECODE_TRUNCATED);
+	ck_assert_int_eq(mmio_decode(NULL, 0, MMIO_MODE_64, &in), MMIO_DECODE_TRUNCATED);
+	ck_assert_int_eq(mmio_decode(NULL, 0, MMIO_MODE_16, &in), MMIO_DECODE_TRUNCATED);
 	decode_err(BYTES(0x0f), MMIO_DECODE_TRUNCATED);
 	decode_err(BYTES(0x66, 0x48), MMIO_DECODE_TRUNCATED);
 	decode_err(BYTES(0x89), MMIO_DECODE_TRUNCATED);
@@ -475,15 +503,21 @@ END_TEST
 
 START_TEST(error_strings_and_hex)
 {
-	for (int e = MMIO_DECODE_OK; e <= MMIO_DECODE_SEGMENT_BASE; e++) {
+	for (int e = MMIO_DECODE_OK; e <= MMIO_DECODE_BAD_MODE; e++) {
 		const char *s = mmio_decode_strerror((enum mmio_decode_error)e);
 		ck_assert_ptr_nonnull(s);
 		ck_assert_uint_gt(strlen(s), 1);
 		for (int f = MMIO_DECODE_OK; f < e; f++)
 			ck_assert_str_ne(s, mmio_decode_strerror((enum mmio_decode_error)f));
 	}
-	ck_assert_str_eq(mmio_decode_strerror(MMIO_DECODE_SEGMENT_BASE),
-	                 "segment base not supported (FS/GS override)");
+	ck_assert_str_eq(mmio_decode_strerror(MMIO_DECODE_SEGMENT_CONFLICT),
+	                 "two different segment-override prefixes");
+	ck_assert_str_eq(mmio_cpu_mode_name(MMIO_MODE_16), "16-bit");
+	ck_assert_str_eq(mmio_cpu_mode_name(MMIO_MODE_32), "32-bit");
+	ck_assert_str_eq(mmio_cpu_mode_name(MMIO_MODE_64), "64-bit");
+	struct mmio_insn in;
+	ck_assert_int_eq(mmio_decode((const uint8_t[]){ 0x89, 0x08 }, 2, (enum mmio_cpu_mode)0, &in),
+	                 MMIO_DECODE_BAD_MODE);
 
 	static const uint8_t b[] = { 0x0f, 0xb6, 0x05, 0xff };
 	char buf[32];
@@ -504,199 +538,253 @@ START_TEST(error_strings_and_hex)
 }
 END_TEST
 
-/* --- comparison with Zydis ------------------------------------------------ */
+/* --- 32-bit and 16-bit code ---------------------------------------------- */
 
-struct expectation {
-	bool supported;                /* Zydis sees one of our MOV/MOVZX with memory */
-	enum mmio_decode_error err;    /* what ours must return when supported */
-	struct mmio_insn insn;         /* the fields, when err is OK */
-};
+#define M32 MMIO_MODE_32
+#define M16 MMIO_MODE_16
+
+static void check_mem16(const struct mmio_insn *in, uint8_t base, uint8_t index, int32_t disp,
+                        uint8_t seg)
+{
+	ck_assert_uint_eq(in->mem.addr_size, 2);
+	ck_assert_uint_eq(in->mem.base, base);
+	ck_assert_uint_eq(in->mem.index, index);
+	ck_assert_int_eq(in->mem.disp, disp);
+	ck_assert_uint_eq(in->mem.seg, seg);
+	ck_assert(!in->mem.rip_relative);
+}
+
+START_TEST(mode_32_bit)
+{
+	/* The moffs of a 32-bit code segment is 4 bytes: 5 bytes in all, not 9. */
+	struct mmio_insn in = decode_ok_in(M32, BYTES(0xa3, 0x04, 0x00, 0xfe, 0xca));
+	ck_assert_uint_eq(in.length, 5);
+	ck_assert_uint_eq(in.size, 4);
+	ck_assert_int_eq(in.dir, MMIO_WRITE);
+	ck_assert_uint_eq(in.mem.abs, 0xcafe0004u);
+	ck_assert_uint_eq(in.mem.addr_size, 4);
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_DS);
+	in = decode_ok_in(M32, BYTES(0x66, 0xa3, 1, 2, 3, 4));
+	ck_assert_uint_eq(in.size, 2);
+	ck_assert_uint_eq(in.length, 6);
+	in = decode_ok_in(M32, BYTES(0x67, 0xa1, 0x34, 0x12));            /* moffs16 */
+	ck_assert_uint_eq(in.length, 4);
+	ck_assert_uint_eq(in.mem.abs, 0x1234);
+	ck_assert_int_eq(in.dir, MMIO_READ);
+	ck_assert_uint_eq(decode_ok_in(M32, BYTES(0xa2, 1, 2, 3, 4)).size, 1);
+
+	/* 40-4F are INC/DEC, not REX. */
+	decode_err_in(M32, BYTES(0x48, 0x89, 0x08), MMIO_DECODE_UNSUPPORTED);
+	decode_err_in(M32, BYTES(0x41, 0xa3, 1, 2, 3, 4), MMIO_DECODE_UNSUPPORTED);
+	in = decode_ok_in(M32, BYTES(0x89, 0x08));                        /* mov [eax], ecx */
+	ck_assert_uint_eq(in.size, 4);
+	ck_assert_uint_eq(in.mem.base, GPR_RAX);
+	ck_assert_uint_eq(in.mem.addr_size, 4);
+	ck_assert_uint_eq(decode_ok_in(M32, BYTES(0x66, 0x89, 0x08)).size, 2);
+	/* [disp32] is absolute, not RIP-relative. */
+	in = decode_ok_in(M32, BYTES(0x89, 0x05, 0x78, 0x56, 0x34, 0x12));
+	ck_assert_uint_eq(in.length, 6);
+	check_mem(&in, NONE, NONE, 1, false, 0x12345678);
+	in = decode_ok_in(M32, BYTES(0x89, 0x45, 0xfc));                  /* [ebp-4] */
+	check_mem(&in, GPR_RBP, NONE, 1, false, -4);
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_SS);
+	ck_assert_uint_eq(decode_ok_in(M32, BYTES(0x89, 0x04, 0x24)).mem.seg, MMIO_SEG_SS);
+	in = decode_ok_in(M32, BYTES(0x89, 0x04, 0x8d, 0x00, 0x10, 0x00, 0x00));
+	check_mem(&in, NONE, GPR_RCX, 4, false, 0x1000);
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_DS);
+	/* 67: 16-bit addressing. */
+	in = decode_ok_in(M32, BYTES(0x67, 0x89, 0x07));                  /* [bx] */
+	ck_assert_uint_eq(in.length, 3);
+	check_mem16(&in, GPR_RBX, NONE, 0, MMIO_SEG_DS);
+	in = decode_ok_in(M32, BYTES(0x67, 0x89, 0x46, 0x02));            /* [bp+2] */
+	check_mem16(&in, GPR_RBP, NONE, 2, MMIO_SEG_SS);
+	/* Immediates follow the operand size. */
+	in = decode_ok_in(M32, BYTES(0xc7, 0x00, 1, 2, 3, 4));
+	ck_assert_uint_eq(in.length, 6);
+	ck_assert_uint_eq(in.imm, 0x04030201);
+	in = decode_ok_in(M32, BYTES(0x66, 0xc7, 0x00, 1, 2));
+	ck_assert_uint_eq(in.length, 5);
+	ck_assert_uint_eq(in.imm, 0x0201);
+	/* No REX: 4..7 are always AH..BH. */
+	in = decode_ok_in(M32, BYTES(0x8a, 0x20));
+	ck_assert(in.high_byte);
+	in = decode_ok_in(M32, BYTES(0x0f, 0xb7, 0x07));                  /* movzx eax, word [edi] */
+	ck_assert_uint_eq(in.size, 2);
+	ck_assert_uint_eq(in.reg_size, 4);
+	/* A segment override is honoured (its base counts outside 64-bit mode). */
+	ck_assert_uint_eq(decode_ok_in(M32, BYTES(0x2e, 0x89, 0x08)).mem.seg, MMIO_SEG_CS);
+}
+END_TEST
+
+START_TEST(mode_16_bit)
+{
+	/* The 16-bit ModRM table: eight base/index pairs, no SIB. */
+	struct mmio_insn in = decode_ok_in(M16, BYTES(0x89, 0x00));       /* [bx+si] */
+	ck_assert_uint_eq(in.length, 2);
+	ck_assert_uint_eq(in.size, 2);
+	check_mem16(&in, GPR_RBX, GPR_RSI, 0, MMIO_SEG_DS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x01));                        /* [bx+di] */
+	check_mem16(&in, GPR_RBX, GPR_RDI, 0, MMIO_SEG_DS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x02));                        /* [bp+si] */
+	check_mem16(&in, GPR_RBP, GPR_RSI, 0, MMIO_SEG_SS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x03));                        /* [bp+di] */
+	check_mem16(&in, GPR_RBP, GPR_RDI, 0, MMIO_SEG_SS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x04));                        /* [si] */
+	check_mem16(&in, GPR_RSI, NONE, 0, MMIO_SEG_DS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x05));                        /* [di] */
+	check_mem16(&in, GPR_RDI, NONE, 0, MMIO_SEG_DS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x06, 0x34, 0x12));            /* [0x1234] */
+	ck_assert_uint_eq(in.length, 4);
+	check_mem16(&in, NONE, NONE, 0x1234, MMIO_SEG_DS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x46, 0xfe));                  /* [bp-2] */
+	ck_assert_uint_eq(in.length, 3);
+	check_mem16(&in, GPR_RBP, NONE, -2, MMIO_SEG_SS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x86, 0x00, 0x80));            /* [bp+disp16] */
+	ck_assert_uint_eq(in.length, 4);
+	check_mem16(&in, GPR_RBP, NONE, -32768, MMIO_SEG_SS);
+	in = decode_ok_in(M16, BYTES(0x89, 0x47, 0x10));                  /* [bx+16] */
+	check_mem16(&in, GPR_RBX, NONE, 16, MMIO_SEG_DS);
+	in = decode_ok_in(M16, BYTES(0x8b, 0x1e, 0x34, 0x12));            /* mov bx, [0x1234] */
+	ck_assert_int_eq(in.dir, MMIO_READ);
+	ck_assert_uint_eq(in.reg, GPR_RBX);
+	ck_assert_uint_eq(in.reg_size, 2);
+
+	/* 66 makes the operand 4 bytes. */
+	ck_assert_uint_eq(decode_ok_in(M16, BYTES(0x66, 0x89, 0x07)).size, 4);
+	in = decode_ok_in(M16, BYTES(0xc7, 0x06, 0x34, 0x12, 0xcd, 0xab));
+	ck_assert_uint_eq(in.length, 6);
+	ck_assert_uint_eq(in.size, 2);
+	ck_assert_uint_eq(in.imm, 0xabcd);
+	in = decode_ok_in(M16, BYTES(0x66, 0xc7, 0x06, 0x34, 0x12, 1, 2, 3, 4));
+	ck_assert_uint_eq(in.length, 9);
+	ck_assert_uint_eq(in.imm, 0x04030201);
+	ck_assert_uint_eq(decode_ok_in(M16, BYTES(0xc6, 0x07, 0xff)).length, 3);
+	in = decode_ok_in(M16, BYTES(0x0f, 0xb6, 0x07));                  /* movzx ax, byte [bx] */
+	ck_assert_uint_eq(in.reg_size, 2);
+	ck_assert_uint_eq(decode_ok_in(M16, BYTES(0x66, 0x0f, 0xb6, 0x07)).reg_size, 4);
+
+	/* moffs16, or moffs32 with 67. */
+	in = decode_ok_in(M16, BYTES(0xa3, 0x34, 0x12));
+	ck_assert_uint_eq(in.length, 3);
+	ck_assert_uint_eq(in.size, 2);
+	ck_assert_uint_eq(in.mem.abs, 0x1234);
+	in = decode_ok_in(M16, BYTES(0x66, 0xa3, 0x34, 0x12));
+	ck_assert_uint_eq(in.length, 4);
+	ck_assert_uint_eq(in.size, 4);
+	in = decode_ok_in(M16, BYTES(0x67, 0xa3, 0x78, 0x56, 0x34, 0x12));
+	ck_assert_uint_eq(in.length, 6);
+	ck_assert_uint_eq(in.mem.abs, 0x12345678);
+
+	/* 67: 32-bit addressing, with SIB. */
+	in = decode_ok_in(M16, BYTES(0x67, 0x89, 0x04, 0x24));            /* [esp] */
+	ck_assert_uint_eq(in.length, 4);
+	ck_assert_uint_eq(in.mem.addr_size, 4);
+	ck_assert_uint_eq(in.mem.seg, MMIO_SEG_SS);
+	in = decode_ok_in(M16, BYTES(0x67, 0x66, 0x89, 0x05, 0x00, 0x00, 0x00, 0x40));
+	ck_assert_uint_eq(in.length, 8);
+	ck_assert_uint_eq(in.size, 4);
+	check_mem(&in, NONE, NONE, 1, false, 0x40000000);
+
+	decode_err_in(M16, BYTES(0x40), MMIO_DECODE_UNSUPPORTED);         /* inc ax */
+	decode_err_in(M16, BYTES(0x89), MMIO_DECODE_TRUNCATED);
+	decode_err_in(M16, BYTES(0x89, 0x06, 0x34), MMIO_DECODE_TRUNCATED);
+	decode_err_in(M16, BYTES(0xf3, 0x89, 0x07), MMIO_DECODE_LOCK_REP);
+
+	/* A read into AH. */
+	uint64_t gpr[16] = { [GPR_RAX] = 0x1111 };
+	in = decode_ok_in(M16, BYTES(0x8a, 0x27));
+	mmio_insn_apply_read(&in, gpr, 0x88);
+	ck_assert_uint_eq(gpr[GPR_RAX], 0x8811);
+}
+END_TEST
+
+START_TEST(linear_addresses)
+{
+	uint64_t gpr[16] = { [GPR_RAX] = 0x1000, [GPR_RCX] = 3, [GPR_RBP] = 0x2000 };
+	/* 64-bit: base + index * scale + disp; only FS/GS bases count. */
+	struct mmio_insn in = decode_ok(BYTES(0x89, 0x04, 0x88));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x5000), 0x100c);
+	in = decode_ok(BYTES(0x64, 0x89, 0x04, 0x88));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x70000000), 0x7000100c);
+	in = decode_ok(BYTES(0x89, 0x48, 0xf0));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0), 0xff0);
+	/* RIP-relative counts from the next instruction. */
+	in = decode_ok(BYTES(0x8b, 0x05, 0x10, 0x00, 0x00, 0x00));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0x400000, 0), 0x400016);
+	/* 67: the offset wraps at 4 GiB, EIP-relative too. */
+	gpr[GPR_RAX] = 0x100001000ull;
+	in = decode_ok(BYTES(0x67, 0x89, 0x00));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0), 0x1000);
+	in = decode_ok(BYTES(0x67, 0x8b, 0x05, 0xf0, 0xff, 0xff, 0xff));
+	ck_assert_uint_eq(in.length, 7);
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0x100000008ull, 0), 0xffffffffull);
+	/* 64-bit arithmetic wraps at 2^64. */
+	gpr[GPR_RAX] = ~0ull;
+	in = decode_ok(BYTES(0x89, 0x48, 0x01));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0), 0);
+	in = decode_ok(BYTES(0xa3, 0x04, 0x00, 0xfe, 0xca, 0x00, 0x80, 0xff, 0xff));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0), 0xffff8000cafe0004ull);
+
+	/* 32-bit: every segment base counts, the sum wraps at 4 GiB, the
+	 * registers' upper halves do not count. */
+	gpr[GPR_RAX] = 0xdead000040000000ull;
+	in = decode_ok_in(M32, BYTES(0x89, 0x08));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x10), 0x40000010);
+	gpr[GPR_RAX] = 0x20;
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0xfffffff0u), 0x10);
+	in = decode_ok_in(M32, BYTES(0xa3, 0x00, 0x00, 0x00, 0x40));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x1000), 0x40001000);
+
+	/* 16-bit: the offset wraps at 64 KiB before the base is added. */
+	gpr[GPR_RBX] = 0xfff0;
+	gpr[GPR_RSI] = 0x20;
+	in = decode_ok_in(M16, BYTES(0x89, 0x00));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x40000000), 0x40000010);
+	gpr[GPR_RBP] = 0;
+	in = decode_ok_in(M16, BYTES(0x89, 0x46, 0xfe));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x1000), 0x10ffe);
+	gpr[GPR_RAX] = 0x12345;
+	in = decode_ok_in(M16, BYTES(0x67, 0x89, 0x00));
+	ck_assert_uint_eq(mmio_insn_linear_address(&in, gpr, 0, 0x100), 0x12445);
+}
+END_TEST
+
+/* --- comparison with Zydis (tests/host/mmio_zydis.h) ---------------------- */
 
 struct tally {
 	unsigned long cases;           /* buffers decoded by both */
-	unsigned long matched_ok;      /* both decoded the same instruction */
-	unsigned long matched_refusal; /* supported MOV with a prefix we refuse */
-	unsigned long both_rejected;   /* neither sees a supported instruction */
-	unsigned long mismatches;
+	unsigned long counts[4];       /* by enum mmio_zydis_verdict */
 };
 
-static ZydisDecoder zdec;
+static struct mmio_zydis zyd;
+static unsigned long total_compared[65];   /* by mode: 16, 32, 64 */
 
-static void zydis_init(void)
+static void zydis_init(enum mmio_cpu_mode mode)
 {
-	ck_assert(ZYAN_SUCCESS(ZydisDecoderInit(&zdec, ZYDIS_MACHINE_MODE_LONG_64,
-	                                        ZYDIS_STACK_WIDTH_64)));
+	ck_assert(mmio_zydis_init(&zyd, mode));
 }
 
-/* Maps a Zydis general-purpose register to (number, high-byte, width). */
-static bool zydis_gpr(ZydisRegister r, uint8_t *num, bool *high, uint8_t *width)
-{
-	*high = false;
-	if (r >= ZYDIS_REGISTER_AL && r <= ZYDIS_REGISTER_BH) {
-		*num = (uint8_t)(r - ZYDIS_REGISTER_AL);
-		*high = r >= ZYDIS_REGISTER_AH;
-		*width = 1;
-	} else if (r >= ZYDIS_REGISTER_SPL && r <= ZYDIS_REGISTER_R15B) {
-		*num = (uint8_t)(4 + (r - ZYDIS_REGISTER_SPL));
-		*width = 1;
-	} else if (r >= ZYDIS_REGISTER_AX && r <= ZYDIS_REGISTER_R15W) {
-		*num = (uint8_t)(r - ZYDIS_REGISTER_AX);
-		*width = 2;
-	} else if (r >= ZYDIS_REGISTER_EAX && r <= ZYDIS_REGISTER_R15D) {
-		*num = (uint8_t)(r - ZYDIS_REGISTER_EAX);
-		*width = 4;
-	} else if (r >= ZYDIS_REGISTER_RAX && r <= ZYDIS_REGISTER_R15) {
-		*num = (uint8_t)(r - ZYDIS_REGISTER_RAX);
-		*width = 8;
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static uint8_t zydis_addr_reg(ZydisRegister r)
-{
-	uint8_t num, width;
-	bool high;
-	if (r == ZYDIS_REGISTER_NONE || r == ZYDIS_REGISTER_RIP)
-		return MMIO_NO_REG;
-	if (!zydis_gpr(r, &num, &high, &width) || width != 8)
-		return 0xee;    /* never equal to ours: reported as a mismatch */
-	return num;
-}
-
-static bool supported_opcode(const ZydisDecodedInstruction *zi)
-{
-	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
-		return false;
-	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F)
-		return zi->mnemonic == ZYDIS_MNEMONIC_MOVZX && (zi->opcode == 0xb6 || zi->opcode == 0xb7);
-	if (zi->opcode_map != ZYDIS_OPCODE_MAP_DEFAULT || zi->mnemonic != ZYDIS_MNEMONIC_MOV)
-		return false;
-	switch (zi->opcode) {
-	case 0x88: case 0x89: case 0x8a: case 0x8b: case 0xc6: case 0xc7: return true;
-	case 0xa0: case 0xa1: case 0xa2: case 0xa3: return true;   /* moffs */
-	default: return false;
-	}
-}
-
-static struct expectation zydis_expect(const uint8_t *b, size_t n)
-{
-	struct expectation x;
-	memset(&x, 0, sizeof(x));
-	ZydisDecodedInstruction zi;
-	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&zdec, b, n, &zi, ops)) || !supported_opcode(&zi))
-		return x;
-
-	const ZydisDecodedOperand *mem = NULL, *reg = NULL, *imm = NULL;
-	for (unsigned k = 0; k < zi.operand_count_visible; k++) {
-		if (ops[k].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[k].mem.type == ZYDIS_MEMOP_TYPE_MEM)
-			mem = &ops[k];
-		else if (ops[k].type == ZYDIS_OPERAND_TYPE_REGISTER)
-			reg = &ops[k];
-		else if (ops[k].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
-			imm = &ops[k];
-	}
-	if (!mem)
-		return x;
-	x.supported = true;
-
-	bool lock_rep = false, addr32 = false, fsgs = false;
-	for (unsigned k = 0; k < zi.raw.prefix_count; k++) {
-		uint8_t p = zi.raw.prefixes[k].value;
-		lock_rep |= p == 0xf0 || p == 0xf2 || p == 0xf3;
-		addr32 |= p == 0x67;
-		fsgs |= p == 0x64 || p == 0x65;
-	}
-	x.err = lock_rep ? MMIO_DECODE_LOCK_REP : addr32 ? MMIO_DECODE_ADDRESS_SIZE :
-	        fsgs ? MMIO_DECODE_SEGMENT_BASE : MMIO_DECODE_OK;
-
-	struct mmio_insn *in = &x.insn;
-	in->length = zi.length;
-	in->size = (uint8_t)(mem->size / 8);
-	in->dir = (mem->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) ? MMIO_WRITE : MMIO_READ;
-	if (reg) {
-		uint8_t width = 0;
-		if (!zydis_gpr(reg->reg.value, &in->reg, &in->high_byte, &width))
-			in->reg = 0xee;
-		if (in->dir == MMIO_READ)
-			in->reg_size = width;
-	}
-	if (imm) {
-		in->has_imm = true;
-		in->imm = imm->imm.value.u & (in->size == 8 ? ~0ull : (1ull << (8 * in->size)) - 1);
-	}
-	in->mem.rip_relative = mem->mem.base == ZYDIS_REGISTER_RIP;
-	in->mem.base = zydis_addr_reg(mem->mem.base);
-	in->mem.index = zydis_addr_reg(mem->mem.index);
-	in->mem.scale = mem->mem.scale;
-	if (zi.opcode >= 0xa0 && zi.opcode <= 0xa3) {
-		in->mem.absolute = true;
-		in->mem.abs = (uint64_t)mem->mem.disp.value;
-	} else {
-		in->mem.disp = (int32_t)mem->mem.disp.value;
-	}
-	return x;
-}
-
-static bool same_insn(const struct mmio_insn *a, const struct mmio_insn *z)
-{
-	if (a->length != z->length || a->size != z->size || a->dir != z->dir ||
-	    a->has_imm != z->has_imm || a->mem.base != z->mem.base ||
-	    a->mem.index != z->mem.index || a->mem.rip_relative != z->mem.rip_relative ||
-	    a->mem.disp != z->mem.disp || a->mem.absolute != z->mem.absolute ||
-	    a->mem.abs != z->mem.abs)
-		return false;
-	if (a->mem.index != MMIO_NO_REG && a->mem.scale != z->mem.scale)
-		return false;
-	if (a->has_imm)
-		return a->imm == z->imm;
-	if (a->reg != z->reg || a->high_byte != z->high_byte)
-		return false;
-	return a->dir == MMIO_WRITE || a->reg_size == z->reg_size;
-}
-
-static void report_mismatch(const uint8_t *b, size_t n, const char *what)
-{
-	char hex[3 * 16 + 1];
-	mmio_format_bytes(b, n < 16 ? n : 16, hex, sizeof(hex));
-	fprintf(stderr, "mismatch (%s) on [%s] avail=%zu\n", what, hex, n);
-}
-
-/* Decodes b[0..n) with both decoders and records whether they agree. */
 static void compare(const uint8_t *b, size_t n, struct tally *t)
 {
-	struct expectation x = zydis_expect(b, n);
-	struct mmio_insn ours;
-	memset(&ours, 0, sizeof(ours));
-	enum mmio_decode_error e = mmio_decode(b, n, &ours);
+	char why[120];
+	enum mmio_zydis_verdict v = mmio_zydis_compare(&zyd, b, n, why, sizeof(why));
 	t->cases++;
-	if (x.supported) {
-		if (e != x.err) {
-			report_mismatch(b, n, mmio_decode_strerror(e));
-			t->mismatches++;
-		} else if (e == MMIO_DECODE_OK && !same_insn(&ours, &x.insn)) {
-			report_mismatch(b, n, "fields differ");
-			t->mismatches++;
-		} else if (e == MMIO_DECODE_OK) {
-			t->matched_ok++;
-		} else {
-			t->matched_refusal++;
-		}
-	} else if (e == MMIO_DECODE_OK) {
-		report_mismatch(b, n, "accepted what Zydis does not see as a supported MOV");
-		t->mismatches++;
-	} else {
-		t->both_rejected++;
+	t->counts[v]++;
+	total_compared[zyd.mode]++;
+	if (v == MMIO_ZYDIS_MISMATCH && t->counts[v] <= 20) {
+		char hex[3 * 16 + 1];
+		mmio_format_bytes(b, n < 16 ? n : 16, hex, sizeof(hex));
+		fprintf(stderr, "%s mode: mismatch on [%s] avail=%zu: %s\n",
+		        mmio_cpu_mode_name(zyd.mode), hex, n, why);
 	}
 }
 
 static void print_tally(const char *name, const struct tally *t)
 {
-	printf("%s: %lu cases: %lu identical decodes, %lu identical refusals, "
-	       "%lu rejected by both, %lu mismatches\n",
-	       name, t->cases, t->matched_ok, t->matched_refusal, t->both_rejected, t->mismatches);
+	printf("%s, %s mode: %lu cases: %lu identical decodes, %lu identical refusals, "
+	       "%lu rejected by both, %lu mismatches\n", name, mmio_cpu_mode_name(zyd.mode),
+	       t->cases, t->counts[MMIO_ZYDIS_SAME_DECODE], t->counts[MMIO_ZYDIS_SAME_REFUSAL],
+	       t->counts[MMIO_ZYDIS_BOTH_REJECT], t->counts[MMIO_ZYDIS_MISMATCH]);
 	fflush(stdout);
 }
 
@@ -716,10 +804,16 @@ static unsigned rng_below(unsigned n)
 	return (unsigned)((rng() >> 32) % n);
 }
 
+/* The opcodes, moffs included: for A0-A3 the "ModRM" and "SIB" bytes of the
+ * sweep are the first bytes of the offset. */
 static const uint8_t supported_ops[][2] = {
 	{ 0x88 }, { 0x89 }, { 0x8a }, { 0x8b }, { 0xc6 }, { 0xc7 }, { 0x0f, 0xb6 }, { 0x0f, 0xb7 },
+	{ 0xa0 }, { 0xa1 }, { 0xa2 }, { 0xa3 },
 };
 #define NUM_OPS (sizeof(supported_ops) / sizeof(supported_ops[0]))
+#define NUM_MODRM_OPS 8
+
+static const enum mmio_cpu_mode all_modes[] = { MMIO_MODE_64, MMIO_MODE_32, MMIO_MODE_16 };
 
 static size_t put_opcode(uint8_t *b, size_t i, unsigned k)
 {
@@ -729,47 +823,71 @@ static size_t put_opcode(uint8_t *b, size_t i, unsigned k)
 	return i;
 }
 
-/* Every opcode x {no REX, each REX} x {no 66, 66} x ModRM x (SIB when one is
- * read), with fixed displacement/immediate bytes whose sign bits are set. */
-START_TEST(zydis_exhaustive_modrm_sib)
+/* True if the ModRM byte is followed by a SIB with this address size. */
+static bool has_sib(unsigned modrm, bool addr16)
 {
-	zydis_init();
+	return !addr16 && (modrm >> 6) != 3 && (modrm & 7) == 4;
+}
+
+/* Every opcode x ModRM x (SIB when one is read) x {no 66, 66} x {no 67, 67},
+ * with REX (none or each of 16) in 64-bit mode and a segment prefix (none,
+ * CS, SS, FS) in 32/16-bit mode, followed by fixed displacement/immediate
+ * bytes whose sign bits are set. */
+static void sweep(enum mmio_cpu_mode mode)
+{
+	zydis_init(mode);
+	static const int segs[] = { -1, 0x2e, 0x36, 0x64 };
+	int rex_end = mode == MMIO_MODE_64 ? 16 : 0;
+	unsigned nseg = mode == MMIO_MODE_64 ? 1 : 4;
 	struct tally t = { 0 };
 	for (unsigned k = 0; k < NUM_OPS; k++)
-	for (int rex = -1; rex < 16; rex++)
+	for (int rex = -1; rex < rex_end; rex++)
+	for (unsigned s = 0; s < nseg; s++)
 	for (unsigned o16 = 0; o16 < 2; o16++)
+	for (unsigned a = 0; a < 2; a++)
 	for (unsigned modrm = 0; modrm < 256; modrm++) {
-		bool has_sib = (modrm >> 6) != 3 && (modrm & 7) == 4;
-		for (unsigned sib = 0; sib < (has_sib ? 256u : 1u); sib++) {
+		bool addr16 = mode == MMIO_MODE_16 ? !a : mode == MMIO_MODE_32 ? a : false;
+		bool sib = k < NUM_MODRM_OPS && has_sib(modrm, addr16);
+		for (unsigned sibv = 0; sibv < (sib ? 256u : 1u); sibv++) {
 			uint8_t b[MMIO_INSN_MAX_LEN];
 			size_t i = 0;
+			if (segs[s] >= 0)
+				b[i++] = (uint8_t)segs[s];
 			if (o16)
 				b[i++] = 0x66;
+			if (a)
+				b[i++] = 0x67;
 			if (rex >= 0)
 				b[i++] = (uint8_t)(0x40 + rex);
 			i = put_opcode(b, i, k);
 			b[i++] = (uint8_t)modrm;
-			if (has_sib)
-				b[i++] = (uint8_t)sib;
+			if (sib)
+				b[i++] = (uint8_t)sibv;
 			for (uint8_t fill = 0xf1; i < sizeof(b); fill--)
 				b[i++] = fill;
 			compare(b, sizeof(b), &t);
 		}
 	}
 	print_tally("zydis exhaustive ModRM/SIB", &t);
-	ck_assert_uint_eq(t.mismatches, 0);
-	ck_assert_uint_gt(t.matched_ok, 100000);
+	ck_assert_uint_eq(t.counts[MMIO_ZYDIS_MISMATCH], 0);
+	ck_assert_uint_gt(t.counts[MMIO_ZYDIS_SAME_DECODE], 100000);
+}
+
+START_TEST(zydis_exhaustive_modrm_sib)
+{
+	sweep(all_modes[_i]);
 }
 END_TEST
 
 static const uint8_t prefix_pool[] = {
-	0x66, 0x66, 0x66, 0x66, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x67, 0xf0, 0xf2, 0xf3,
+	0x66, 0x66, 0x66, 0x66, 0x67, 0x67, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0xf0, 0xf2, 0xf3,
 };
 
 /* A random encoding that is usually one of ours: prefixes, REX (sometimes
- * misplaced or doubled), opcode, ModRM biased to memory forms, then random
- * bytes for SIB/disp/imm and beyond. Returns the avail to decode with. */
-static size_t random_encoding(uint8_t *b, size_t cap)
+ * misplaced or doubled; outside 64-bit mode an INC/DEC), opcode, ModRM
+ * biased to memory forms, then random bytes for SIB/disp/imm and beyond.
+ * Returns the avail to decode with. */
+static size_t random_encoding(uint8_t *b, size_t cap, bool rex_ok)
 {
 	size_t i = 0;
 	unsigned r = rng_below(100);
@@ -780,7 +898,7 @@ static size_t random_encoding(uint8_t *b, size_t cap)
 			b[i++] = (uint8_t)(0x40 + rng_below(16));
 		b[i++] = prefix_pool[rng_below(sizeof(prefix_pool))];
 	}
-	if (rng_below(10) < 6) {
+	if (rng_below(10) < (rex_ok ? 6u : 1u)) {
 		if (rng_below(10) == 0)
 			b[i++] = (uint8_t)(0x40 + rng_below(16));
 		b[i++] = (uint8_t)(0x40 + rng_below(16));
@@ -806,28 +924,30 @@ static size_t random_encoding(uint8_t *b, size_t cap)
 
 START_TEST(zydis_random_encodings)
 {
-	zydis_init();
-	rng_state = 0x2545f4914f6cdd1dull;
+	enum mmio_cpu_mode mode = all_modes[_i];
+	zydis_init(mode);
+	rng_state = 0x2545f4914f6cdd1dull + (uint64_t)mode;
 	struct tally t = { 0 };
 	for (unsigned k = 0; k < 200000; k++) {
 		uint8_t b[32];
-		size_t n = random_encoding(b, sizeof(b));
+		size_t n = random_encoding(b, sizeof(b), mode == MMIO_MODE_64);
 		compare(b, n, &t);
 		/* The same bytes with one random bit flipped in the first 8. */
 		b[rng_below(8)] ^= (uint8_t)(1u << rng_below(8));
 		compare(b, n, &t);
 	}
 	print_tally("zydis random encodings", &t);
-	ck_assert_uint_eq(t.mismatches, 0);
-	ck_assert_uint_ge(t.matched_ok, 5000);
-	ck_assert_uint_ge(t.matched_refusal, 1000);
+	ck_assert_uint_eq(t.counts[MMIO_ZYDIS_MISMATCH], 0);
+	ck_assert_uint_ge(t.counts[MMIO_ZYDIS_SAME_DECODE], 5000);
+	ck_assert_uint_ge(t.counts[MMIO_ZYDIS_SAME_REFUSAL], 1000);
 }
 END_TEST
 
 START_TEST(zydis_random_garbage)
 {
-	zydis_init();
-	rng_state = 0x9e3779b97f4a7c15ull;
+	enum mmio_cpu_mode mode = all_modes[_i];
+	zydis_init(mode);
+	rng_state = 0x9e3779b97f4a7c15ull + (uint64_t)mode;
 	struct tally t = { 0 };
 	for (unsigned k = 0; k < 200000; k++) {
 		uint8_t b[MMIO_INSN_MAX_LEN];
@@ -836,9 +956,16 @@ START_TEST(zydis_random_garbage)
 		compare(b, sizeof(b), &t);
 	}
 	print_tally("zydis random garbage", &t);
-	ck_assert_uint_eq(t.mismatches, 0);
+	ck_assert_uint_eq(t.counts[MMIO_ZYDIS_MISMATCH], 0);
 }
 END_TEST
+
+/* The Zydis tests run in this process (CK_NOFORK below), so the counts add up. */
+static void print_totals(void)
+{
+	printf("zydis cross-check: %lu encodings in 64-bit mode, %lu in 32-bit mode, "
+	       "%lu in 16-bit mode\n", total_compared[64], total_compared[32], total_compared[16]);
+}
 
 int main(void)
 {
@@ -860,19 +987,24 @@ int main(void)
 	tcase_add_test(hand, write_values);
 	tcase_add_test(hand, read_results);
 	tcase_add_test(hand, error_strings_and_hex);
+	tcase_add_test(hand, mode_32_bit);
+	tcase_add_test(hand, mode_16_bit);
+	tcase_add_test(hand, linear_addresses);
 	suite_add_tcase(s, hand);
 
 	TCase *zydis = tcase_create("zydis");
 	/* Millions of decodes under AddressSanitizer: well past check's 4 s default. */
 	tcase_set_timeout(zydis, 300);
-	tcase_add_test(zydis, zydis_exhaustive_modrm_sib);
-	tcase_add_test(zydis, zydis_random_encodings);
-	tcase_add_test(zydis, zydis_random_garbage);
+	tcase_add_loop_test(zydis, zydis_exhaustive_modrm_sib, 0, 3);
+	tcase_add_loop_test(zydis, zydis_random_encodings, 0, 3);
+	tcase_add_loop_test(zydis, zydis_random_garbage, 0, 3);
 	suite_add_tcase(s, zydis);
 
 	SRunner *sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	print_totals();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
