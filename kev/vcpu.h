@@ -15,10 +15,19 @@
 #include "kev/types.h"
 #include "kev/guest_walk.h"
 #include "kev/vmexit.h"
+#include "kev/console_limit.h"
 
 struct vm;
 struct vmcb;
 struct thread;
+
+/* The debug registers as the guest sees them (kev/vmexit/dr.c). DR6 is the
+ * VMCB's (the CPU itself sets its status bits in the guest); the DR7 here
+ * is never loaded into the hardware. */
+struct vcpu_dr {
+	uint64_t db[4];            /* DR0-DR3 */
+	uint64_t dr7;              /* the bits the guest wrote (read back with the fixed ones) */
+};
 
 struct vcpu_stats {
 	uint64_t exits;            /* every #VMEXIT */
@@ -38,6 +47,9 @@ struct vcpu {
 	bool flush_tlb;            /* TLB_CONTROL=1 on the next VMRUN (set for the first) */
 	uint64_t msr_store[MSR_SLOT_COUNT];
 	struct vcpu_stats stats;
+	/* hardening (kev/vmexit/dr.c, kev/console_limit.c) */
+	struct vcpu_dr dr;
+	struct kev_console_hook console_hook;  /* on the vCPU thread: bounds host lines */
 };
 
 /* A vCPU of vm with all intercepts set, nested paging on vm's table, and the

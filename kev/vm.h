@@ -32,6 +32,7 @@
 #define KEV_VM_H
 #include "kev/types.h"
 #include "kev/vmexit.h"
+#include "kev/console_limit.h"
 #include "keos/sync/spinlock.h"
 #include "project3/ept.h"
 
@@ -98,6 +99,7 @@ struct vm {
 	uint32_t pci_address;                /* the guest's last write to port 0xcf8 */
 	uint8_t cmos_index;                  /* the guest's last write to port 0x70 */
 	char last_host_line[KEV_SERIAL_LINE + 1]; /* the last line host code printed for this VM (a device error...) */
+	struct kev_console console;          /* console rate limits (kev/console_limit.h) */
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU

@@ -3,7 +3,8 @@
 KERNEL_SRCS += kev/svm.c kev/svm_run.S kev/exit.c kev/vmexit.c kev/vcpu.c kev/vm.c \
 	kev/vcpu_mem.c kev/probe.c kev/guest_walk.c \
 	kev/vmexit/cpuid.c kev/vmexit/msr.c kev/vmexit/pio.c kev/vmexit/hypercall.c \
-	kev/vmexit/hlt.c \
+	kev/vmexit/hlt.c kev/vmexit/dr.c kev/vmexit/feature_insn.c kev/insn.c kev/console_limit.c \
+	kev/vcpu_guard.c \
 	project3/ept.c
 
 # Kernel tests: small guests (tests/guests/*.S) assembled into flat 64-bit
@@ -39,3 +40,14 @@ bench-kev: $(BUILD)/keos-test.elf
 	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" \
 		bash tools/qemu_run.sh --timeout 120 --append "test=kev_bench_*" $(BUILD)/keos-test.elf \
 		| tr -d '\r' | grep -E '^(kev: [0-9]+ exits|test )'
+
+# The hostile-guest suite: guests that attack kev (tests/guests/hostile_*.S,
+# sharing tests/guests/hostile.h: an IDT, user and 16/32-bit segments) and the
+# host tests that check kev survives them and gives the architecture's answer.
+HOSTILE_GUESTS := hostile_dr hostile_dr_breakpoint hostile_int_once hostile_msr hostile_prefix \
+	hostile_user hostile_features hostile_flood
+HOSTILE_GUEST_BINS := $(HOSTILE_GUESTS:%=$(BUILD)/guests/%.bin)
+KTEST_SRCS += tests/guests/hostile_images.S tests/kernel/test_kev_hostile.c
+$(HOSTILE_GUEST_BINS): tests/guests/hostile.h
+$(BUILD)/k/tests/guests/hostile_images.o: $(HOSTILE_GUEST_BINS)
+$(BUILD)/k/tests/guests/hostile_images.o: KASFLAGS += -Wa,-I$(BUILD)/guests

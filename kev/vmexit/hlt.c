@@ -7,6 +7,7 @@
  * on and, unhandled, stops the VM with a report rather than hanging it. */
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
+#include "kev/insn.h"
 #include "keos/arch/x86.h"
 #include "keos/thread/thread.h"
 
@@ -16,7 +17,8 @@ static enum vmexit_verdict hlt_handle(struct vmexit_controller *ctl, struct vcpu
 	(void)ctl;
 	if (e->code != SVM_EXIT_HLT || !(v->state.rflags & RFLAGS_IF))
 		return VMEXIT_PASS;
-	vcpu_skip(v, INSN_LEN_HLT);
+	if (!insn_complete(v, &insn_hlt))   /* HLT may carry prefixes */
+		return VMEXIT_STOP;
 	thread_sleep(1);
 	return VMEXIT_RESUME;
 }

@@ -1,0 +1,19 @@
+/* The hostile test guests (tests/guests/hostile_*.S), assembled to flat
+ * binaries by mk/kev.mk and embedded here like images.S embeds the others:
+ * kev_guest_NAME_start .. kev_guest_NAME_end. */
+	.section .rodata
+.macro guest name
+	.global kev_guest_\name\()_start, kev_guest_\name\()_end
+	.balign 16
+kev_guest_\name\()_start:
+	.incbin "\name\().bin"
+kev_guest_\name\()_end:
+.endm
+	guest hostile_dr
+	guest hostile_dr_breakpoint
+	guest hostile_int_once
+	guest hostile_msr
+	guest hostile_prefix
+	guest hostile_user
+	guest hostile_features
+	guest hostile_flood
