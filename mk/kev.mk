@@ -47,7 +47,6 @@ bench-kev: $(BUILD)/keos-test.elf
 HOSTILE_GUESTS := hostile_dr hostile_dr_breakpoint hostile_int_once hostile_msr hostile_prefix \
 	hostile_user hostile_features hostile_flood
 HOSTILE_GUEST_BINS := $(HOSTILE_GUESTS:%=$(BUILD)/guests/%.bin)
-KTEST_SRCS += tests/guests/hostile_images.S tests/kernel/test_kev_hostile.c
+KTEST_SRCS += tests/kernel/test_kev_hostile.c
 $(HOSTILE_GUEST_BINS): tests/guests/hostile.h
-$(BUILD)/k/tests/guests/hostile_images.o: $(HOSTILE_GUEST_BINS)
-$(BUILD)/k/tests/guests/hostile_images.o: KASFLAGS += -Wa,-I$(BUILD)/guests
+$(BUILD)/k/tests/guests/images.o: $(HOSTILE_GUEST_BINS)
