@@ -72,6 +72,14 @@ void dr_before_vmrun(struct vcpu *vcpu);
 #define INSN_LEN_VMMCALL 3     /* 0f 01 d9 */
 #define INSN_LEN_HLT     1     /* f4 */
 
+/* --- the CPUID controller (kev/vmexit/cpuid.c) ------------------------------- */
+
+struct cpuid_regs;
+/* The host's answer host to CPUID leaf/subleaf as v's guest sees it (the
+ * leaves 0x40000000.. are kev's own and not edited here). */
+struct cpuid_regs cpuid_edit_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf,
+                                       struct cpuid_regs host);
+
 /* --- the MSR controller's table (kev/vmexit/msr.c) --------------------------- */
 
 /* MSRs kev emulates. Scratch MSRs are plain per-vCPU storage for tests, in the

@@ -11,8 +11,9 @@
  *   - MONITOR/MWAIT and MONITORX/MWAITX, leaf 5: a guest must not park a
  *     host CPU;
  *   - the extended performance counters: RDPMC knows only counters 0-3;
+ *   - leaf 7 beyond subleaf 0 (AVX-VNNI, AVX512-BF16 and later);
  *   - x2APIC, and EFER features kev does not emulate (FFXSR, TCE).
- * CPUID may carry prefixes (2e 0f a2): insn_complete() finds its length. */
+ * CPUID may carry prefixes (2e 0f a2): insn_length() finds its length. */
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
 #include "kev/hypercall.h"
@@ -56,13 +57,23 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub
 			return (struct cpuid_regs){ 0, 0, 0, 0 };
 		}
 	}
-	struct cpuid_regs r = cpuid(leaf, subleaf);
+	return cpuid_edit_for_guest(v, leaf, subleaf, cpuid(leaf, subleaf));
+}
+
+struct cpuid_regs cpuid_edit_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf,
+                                       struct cpuid_regs r)
+{
 	switch (leaf) {
 	case 1:
 		r.ecx = (r.ecx | LEAF1_ECX_HYPERVISOR) & ~LEAF1_ECX_HIDDEN;
 		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24);
 		break;
 	case 7:
+		if (subleaf != 0) {       /* only subleaf 0 is offered (EAX = 0 below) */
+			r = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		}
+		r.eax = 0;
 		r.ebx &= ~LEAF7_EBX_HIDDEN;
 		r.ecx &= ~LEAF7_ECX_HIDDEN;
 		break;

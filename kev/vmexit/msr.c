@@ -105,7 +105,8 @@ static bool efer_valid(const struct vcpu *v, uint64_t value)
 
 static bool apic_base_valid(uint64_t value)
 {
-	unsigned width = cpuid(0x80000008, 0).eax & 0xff;
+	bool has_width = cpuid(0x80000000, 0).eax >= 0x80000008;
+	unsigned width = has_width ? cpuid(0x80000008, 0).eax & 0xff : 36;
 	uint64_t reserved = 0x2ffull | APIC_BASE_EXTD | (width < 64 ? ~0ull << width : 0);
 	return !(value & reserved);
 }

@@ -1,9 +1,11 @@
 /* Features kev hides: CPUID does not offer MONITOR, XSAVE, OSXSAVE, AVX or
  * x2APIC, and XSETBV, MONITOR and MWAIT raise #UD as on a CPU without them.
- * RDPMC reads 0 from counters 0-3 and raises #GP(0) for any other. Exits 0,
- * or the failed check. */
+ * CPUID leaf 7 offers no AVX2, MPX or AVX-512F and no subleaf past 0; leaf
+ * 0xD is empty. RDPMC reads 0 from counters 0-3 and raises #GP(0) for any
+ * other. Exits 0, or the failed check. */
 #include "tests/guests/hostile.h"
 #define HIDDEN_LEAF1_ECX ((1 << 3) | (1 << 21) | (1 << 26) | (1 << 27) | (1 << 28))
+#define HIDDEN_LEAF7_EBX ((1 << 5) | (1 << 14) | (1 << 16))
 	.text
 	.global guest_start
 guest_start:
@@ -15,6 +17,27 @@ guest_start:
 	btl $31, %ecx                          /* the hypervisor bit stays */
 	jc 1f
 	guest_exit $2
+1:	xorl %eax, %eax
+	cpuid
+	movl %eax, %r12d                       /* the highest basic leaf */
+	cmpl $7, %r12d
+	jb 1f
+	movl $7, %eax                          /* leaf 7: no AVX2, AVX-512 or MPX, no subleaf 1 */
+	xorl %ecx, %ecx
+	cpuid
+	testl %eax, %eax
+	expect_eq $9
+	testl $HIDDEN_LEAF7_EBX, %ebx
+	expect_eq $10
+	cmpl $0xd, %r12d
+	jb 1f
+	movl $0xd, %eax                        /* leaf 0xD (XSAVE state): empty */
+	xorl %ecx, %ecx
+	cpuid
+	orl %ebx, %eax
+	orl %ecx, %eax
+	orl %edx, %eax
+	expect_eq $11
 1:
 	movl $1, %eax
 	xorl %ecx, %ecx

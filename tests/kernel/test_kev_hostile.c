@@ -15,6 +15,7 @@
 #include "kev/insn.h"
 #include "kev/probe.h"
 #include "kev/vmcb.h"
+#include "keos/arch/x86.h"
 #include "keos/lib/format.h"
 #include "keos/lib/printk.h"
 #include "keos/mm/palloc.h"
@@ -354,6 +355,44 @@ KTEST(kev_hostile_user_mode_refused)
 		KASSERT_EQ(printed, 0);               /* PUTS from user mode printed nothing */
 	}
 	next_vm_clean();
+}
+
+/* CPUID's edits on a host that offers everything (all bits set): what kev
+ * does not virtualize is hidden, whatever CPU model QEMU runs. */
+KTEST(kev_hostile_cpuid_hides_features)
+{
+	struct vm *vm = kev_test_vm(GUEST_IMAGE(exit), 2);
+	const struct vcpu *v = vm->vcpus[1];
+	const struct cpuid_regs all = { ~0u, ~0u, ~0u, ~0u };
+	struct cpuid_regs l1 = cpuid_edit_for_guest(v, 1, 0, all);
+	struct cpuid_regs l7 = cpuid_edit_for_guest(v, 7, 0, all);
+	struct cpuid_regs l7s1 = cpuid_edit_for_guest(v, 7, 1, all);
+	struct cpuid_regs l5 = cpuid_edit_for_guest(v, 5, 0, all);
+	struct cpuid_regs ld = cpuid_edit_for_guest(v, 0xd, 0, all);
+	struct cpuid_regs e1 = cpuid_edit_for_guest(v, 0x80000001, 0, all);
+	struct cpuid_regs ea = cpuid_edit_for_guest(v, 0x8000000a, 0, all);
+	struct cpuid_regs l2 = cpuid_edit_for_guest(v, 2, 0, all);
+	vm_destroy(vm);
+	/* leaf 1 ECX: MONITOR 3, VMX 5, FMA 12, x2APIC 21, XSAVE 26, OSXSAVE 27, AVX 28, F16C 29 */
+	KASSERT_EQ(l1.ecx, ~0u & ~((1u << 3) | (1u << 5) | (1u << 12) | (1u << 21) | (1u << 26) |
+	                           (1u << 27) | (1u << 28) | (1u << 29)));
+	KASSERT_EQ(l1.ebx >> 24, 1);                     /* the initial APIC ID: vCPU 1 */
+	KASSERT_EQ(l7.eax, 0);                           /* no subleaf past 0 */
+	/* leaf 7 EBX: AVX2 5, MPX 14, AVX-512 F 16, DQ 17, IFMA 21, PF 26, ER 27, CD 28, BW 30, VL 31 */
+	KASSERT_EQ(l7.ebx & ((1u << 5) | (1u << 14) | (1u << 16) | (1u << 17) | (1u << 21) |
+	                     (1u << 26) | (1u << 27) | (1u << 28) | (1u << 30) | (1u << 31)), 0);
+	KASSERT_EQ(l7.ecx & ((1u << 1) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14)), 0);
+	KASSERT_EQ(l7.ebx & (1u << 0), 1);               /* FSGSBASE stays */
+	KASSERT_EQ(l7s1.eax | l7s1.ebx | l7s1.ecx | l7s1.edx, 0);
+	KASSERT_EQ(l5.eax | l5.ebx | l5.ecx | l5.edx, 0);
+	KASSERT_EQ(ld.eax | ld.ebx | ld.ecx | ld.edx, 0);
+	KASSERT_EQ(ea.eax | ea.ebx | ea.ecx | ea.edx, 0);
+	/* 0x80000001 ECX: SVM 2, XOP 11, FMA4 16, TCE 17, PerfCtrExtCore 23, NB 24, LLC 28, MONITORX 29 */
+	KASSERT_EQ(e1.ecx & ((1u << 2) | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 23) |
+	                     (1u << 24) | (1u << 28) | (1u << 29)), 0);
+	KASSERT_EQ(e1.edx & (1u << 25), 0);              /* FFXSR */
+	KASSERT_EQ(e1.edx & (1u << 20), 1u << 20);       /* NX stays */
+	KASSERT_EQ(l2.eax & l2.ebx & l2.ecx & l2.edx, ~0u);   /* other leaves untouched */
 }
 
 KTEST(kev_hostile_hidden_features)
