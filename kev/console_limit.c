@@ -37,28 +37,26 @@ bool line_budget_take(struct line_budget *b, unsigned burst, unsigned rate, unsi
 	    __atomic_compare_exchange_n(&b->next_notice, &due, now + TIMER_HZ, false,
 	                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		*unreported = __atomic_exchange_n(&b->unreported, 0, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&b->notices, 1, __ATOMIC_RELAXED);
 	}
 	return true;
 }
 
 uint64_t line_budget_unreported(struct line_budget *b)
 {
-	uint64_t n = __atomic_exchange_n(&b->unreported, 0, __ATOMIC_RELAXED);
-	if (n)
-		__atomic_add_fetch(&b->notices, 1, __ATOMIC_RELAXED);
-	return n;
+	return __atomic_exchange_n(&b->unreported, 0, __ATOMIC_RELAXED);
 }
 
 /* The notices, printed past the hook: kev accounts for them itself. */
 static void guest_notice(struct vm *vm, uint64_t dropped)
 {
+	__atomic_add_fetch(&vm->console.guest_lines.notices, 1, __ATOMIC_RELAXED);
 	printk_unhooked("[guest %d] kev: %lu console lines dropped (more than %u a second)\n",
 	                vm->id, dropped, KEV_GUEST_LINES_PER_SEC);
 }
 
 static void host_notice(struct vm *vm, uint64_t dropped)
 {
+	__atomic_add_fetch(&vm->console.host_lines.notices, 1, __ATOMIC_RELAXED);
 	printk_unhooked("kev: vm %d: %lu lines printed by host code for this VM were dropped "
 	                "(more than %u a second)\n", vm->id, dropped, KEV_HOST_LINES_PER_SEC);
 }

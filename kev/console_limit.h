@@ -8,7 +8,7 @@
  * then rate lines a second; a line over budget is counted and dropped. A
  * notice says how many were dropped: before the next line that goes out, at
  * most once a second, and at the end of the VM. The guest's capture
- * (vm_console) keeps every byte whatever the console shows.
+ * (vm_console) does not depend on the budget.
  *
  * Host lines are seen through a console hook (keos/lib/printk.h) that
  * kev_console_attach() puts on each vCPU thread before it enters the guest.
@@ -39,7 +39,7 @@ struct line_budget {
 	uint64_t dropped;        /* lines dropped */
 	uint64_t unreported;     /* dropped since the last notice */
 	uint64_t next_notice;    /* the tick before which no notice is due */
-	uint64_t notices;        /* notices given */
+	uint64_t notices;        /* notices printed (kev/console_limit.c) */
 	uint64_t forced;         /* printed whatever the budget (kev's stop reports) */
 };
 

@@ -9,10 +9,10 @@
  *
  * A handler works on vcpu->state (kev/types.h: registers, RIP, RFLAGS, CR0,
  * CR3, CR4, EFER): the loop copies it into the VMCB before the next VMRUN. To
- * resume after the exiting instruction it advances RIP itself
- * (insn_complete() in kev/insn.h finds the length at RIP, prefixes included:
- * there is no NRIP save under QEMU TCG); to give the guest an exception it
- * calls vcpu_inject_exception() and leaves RIP on the instruction. To end the VM it
+ * resume after the exiting instruction it advances RIP itself (insn_complete()
+ * in kev/insn.h finds the length at RIP, prefixes included: there is no NRIP
+ * save under QEMU TCG). To give the guest an exception it calls
+ * vcpu_inject_exception() and leaves RIP on the instruction. To end the VM it
  * calls vm_exit_with() (a guest-requested exit with a status) or vcpu_fail()
  * (an error with a report), then returns VMEXIT_STOP.
  *
@@ -75,8 +75,8 @@ void dr_before_vmrun(struct vcpu *vcpu);
 /* --- the CPUID controller (kev/vmexit/cpuid.c) ------------------------------- */
 
 struct cpuid_regs;
-/* The host's answer host to CPUID leaf/subleaf as v's guest sees it (the
- * leaves 0x40000000.. are kev's own and not edited here). */
+/* The host's answer (host) to CPUID leaf/subleaf, edited into what v's guest
+ * sees (kev's own leaves 0x40000000.. are not edited, they are made up). */
 struct cpuid_regs cpuid_edit_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf,
                                        struct cpuid_regs host);
 

@@ -6,8 +6,8 @@
  *                whole line at a time, "[guest N] " first, so host and guest
  *                output never mix mid-line. The host console shows what the
  *                VM's guest-line budget allows (kev/console_limit.h: a burst,
- *                then so many lines a second, and one notice of how many were
- *                dropped); the capture keeps every byte. The line-status
+ *                then so many lines a second, and notices of how many were
+ *                dropped); the capture does not depend on it. The line-status
  *                register always answers "transmitter empty" (0x60); nothing
  *                is ever received. The PUTS hypercall prints the same way.
  *   0xcf8-0xcff  PCI configuration: the address register is kept, data reads
