@@ -3,8 +3,10 @@
  * RAX holds the number, RDI, RSI, RDX, R10 the arguments (the Linux system
  * call order); the result comes back in RAX, every other register is
  * preserved. A number no controller knows stops the VM with a report (a
- * controller added to the chain may define more: kev/vmexit.h). This header
- * is shared with guest assembly (tests/guests/). */
+ * controller added to the chain may define more: kev/vmexit.h). Only the
+ * guest kernel may call: from guest user mode (CPL > 0) every call returns
+ * KEV_HC_EPERM and does nothing. This header is shared with guest assembly
+ * (tests/guests/). */
 #ifndef KEV_HYPERCALL_H
 #define KEV_HYPERCALL_H
 
@@ -19,6 +21,7 @@
 
 #define KEV_HC_ABI_VERSION 1
 
+#define KEV_HC_EPERM   (-1)  /* called from guest user mode (CPL > 0) */
 #define KEV_HC_EFAULT  (-2)
 #define KEV_HC_EINVAL  (-3)
 

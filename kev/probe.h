@@ -3,7 +3,8 @@
  * A guest-physical range is copied page by page through the VM's nested page
  * table; contiguous guest pages need not be contiguous on the host. Every
  * function fails cleanly (returns false) when any byte of the range is not
- * guest RAM or when the range's arithmetic overflows. */
+ * guest RAM or when the range's arithmetic overflows, and writes fail on
+ * pages the nested table maps read-only (the guest could not write them). */
 #ifndef KEV_PROBE_H
 #define KEV_PROBE_H
 #include "kev/types.h"
@@ -12,7 +13,8 @@ struct probe;
 
 /* Copies len bytes of guest-physical memory at gpa into buf; false if any byte is not guest RAM. */
 bool probe_read(struct probe *p, gpa_t gpa, void *buf, size_t len);
-/* Copies len bytes from buf into guest-physical memory at gpa; false if any byte is not guest RAM. */
+/* Copies len bytes from buf into guest-physical memory at gpa; false if any
+ * byte is not guest RAM or its page is mapped read-only in the nested table. */
 bool probe_write(struct probe *p, gpa_t gpa, const void *buf, size_t len);
 /* True if every byte of [gpa, gpa + len) is guest RAM (pages not loaded yet
  * included), in constant time; false on overflow. len 0 is always true. */

@@ -24,6 +24,7 @@
 #include "kev/exit.h"
 #include "kev/vcpu_fpu.h"
 #include "kev/vcpu_irq.h"
+#include "kev/vcpu_guard.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/x86.h"
 #include "keos/lib/format.h"
@@ -54,10 +55,14 @@ static void set_intercepts(struct vmcb *vmcb)
 	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI |
 	                     INTERCEPT1_CPUID | INTERCEPT1_HLT | INTERCEPT1_INVLPGA |
 	                     INTERCEPT1_IOIO_PROT | INTERCEPT1_MSR_PROT | INTERCEPT1_RSM |
-	                     INTERCEPT1_SHUTDOWN;
+	                     INTERCEPT1_SHUTDOWN | INTERCEPT1_RDPMC;
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
 	                     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
-	                     INTERCEPT2_SKINIT;
+	                     INTERCEPT2_SKINIT | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT |
+	                     INTERCEPT2_MWAIT_COND | INTERCEPT2_XSETBV;
+	/* Every DR read and write: the guest's debug registers are emulated
+	 * (kev/vmexit/dr.c), never loaded into the CPU. */
+	c->intercept_dr = 0xffffffffu;
 	c->iopm_base_pa = svm_iopm_pa();
 	c->msrpm_base_pa = svm_msrpm_pa();
 	/* Physical interrupts follow the host's IF (not the guest's), so a guest
@@ -302,6 +307,7 @@ static void vcpu_loop(void *arg)
 			break;
 		}
 		state_to_vmcb(v);
+		vcpu_guard_before_vmrun(v);
 		bool flush = __atomic_exchange_n(&v->flush_tlb, false, __ATOMIC_ACQ_REL);
 		v->vmcb->control.tlb_ctl = flush ? TLB_CONTROL_FLUSH_ALL_ASID : TLB_CONTROL_DO_NOTHING;
 		run_guest(v, host_vmcb);

@@ -26,10 +26,19 @@
 #include "kev/vmexit.h"
 #include "keos/sync/spinlock.h"
 #include "keos/thread/thread.h"
+#include "kev/console_limit.h"
 
 struct vm;
 struct vmcb;
 struct thread;
+
+/* The debug registers as the guest sees them (kev/vmexit/dr.c). DR6 is the
+ * VMCB's (the CPU itself sets its status bits in the guest); the DR7 here
+ * is never loaded into the hardware. */
+struct vcpu_dr {
+	uint64_t db[4];            /* DR0-DR3 */
+	uint64_t dr7;              /* the bits the guest wrote (read back with the fixed ones) */
+};
 
 struct vcpu_stats {
 	uint64_t exits;            /* every #VMEXIT */
@@ -80,6 +89,9 @@ struct vcpu {
 	uint64_t handler_since;    /* TSC when the current handler started */
 	struct vcpu_irq irq;
 	void *fxsave;              /* this vCPU's x87/SSE registers (FXSAVE image, one page) */
+	/* hardening (kev/vmexit/dr.c, kev/console_limit.c) */
+	struct vcpu_dr dr;
+	struct kev_console_hook console_hook;  /* on the vCPU thread: bounds host lines */
 };
 
 /* A vCPU of vm with all intercepts set, nested paging on vm's table, and the

@@ -82,6 +82,7 @@ static struct vm *create(unsigned nvcpus, uint64_t ram_bytes, bool lazy)
 	struct vmexit_controller *builtin[] = {
 		&vmexit_cpuid_controller, &vmexit_msr_controller, &vmexit_pio_controller,
 		&vmexit_hypercall_controller, &vmexit_hlt_controller,
+		&vmexit_dr_controller, &vmexit_feature_insn_controller,
 	};
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		vm->controllers[vm->ncontrollers++] = builtin[i];

@@ -46,6 +46,7 @@
 #define KEV_VM_H
 #include "kev/types.h"
 #include "kev/vmexit.h"
+#include "kev/console_limit.h"
 #include "keos/sync/spinlock.h"
 #include "keos/arch/cpu.h"
 #include "keos/thread/hrtimer.h"
@@ -125,6 +126,7 @@ struct vm {
 	/* Writes the name of guest address rip ("func+0x1c") into buf; false if unknown. */
 	bool (*describe_rip)(struct vm *vm, uint64_t rip, char *buf, size_t size);
 	void *describe_ctx;                  /* describe_rip's own data */
+	struct kev_console console;          /* console rate limits (kev/console_limit.h) */
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU

@@ -159,6 +159,7 @@ struct vmcb {
 #define INTERCEPT2_WBINVD        (1u << 9)
 #define INTERCEPT2_MONITOR       (1u << 10)
 #define INTERCEPT2_MWAIT         (1u << 11)
+#define INTERCEPT2_MWAIT_COND    (1u << 12)   /* MWAIT with a monitor armed */
 #define INTERCEPT2_XSETBV        (1u << 13)
 
 /* tlb_ctl */

@@ -3,7 +3,8 @@
 KERNEL_SRCS += kev/svm.c kev/svm_run.S kev/exit.c kev/vmexit.c kev/vcpu.c kev/vm.c \
 	kev/vcpu_mem.c kev/probe.c kev/guest_walk.c \
 	kev/vmexit/cpuid.c kev/vmexit/msr.c kev/vmexit/pio.c kev/vmexit/hypercall.c \
-	kev/vmexit/hlt.c \
+	kev/vmexit/hlt.c kev/vmexit/dr.c kev/vmexit/feature_insn.c kev/insn.c kev/console_limit.c \
+	kev/vcpu_guard.c \
 	project3/ept.c
 
 # Kernel tests: small guests (tests/guests/*.S) assembled into flat 64-bit
@@ -56,3 +57,14 @@ $(BUILD)/k/tests/guests/images.o: $(KEV_IRQ_GUEST_BINS)
 # Host test of the gKeOS symbol lookup that names guest addresses in hang reports.
 HOST_TESTS += test_elf_symbols
 test_elf_symbols_SRCS := tests/host/test_elf_symbols.c project3/keos_vm/elf.c
+
+
+# The hostile-guest suite: guests that attack kev (tests/guests/hostile_*.S,
+# sharing tests/guests/hostile.h: an IDT, user and 16/32-bit segments) and the
+# host tests that check kev survives them and gives the architecture's answer.
+HOSTILE_GUESTS := hostile_dr hostile_dr_breakpoint hostile_int_once hostile_msr hostile_prefix \
+	hostile_user hostile_features hostile_flood
+HOSTILE_GUEST_BINS := $(HOSTILE_GUESTS:%=$(BUILD)/guests/%.bin)
+KTEST_SRCS += tests/kernel/test_kev_hostile.c
+$(HOSTILE_GUEST_BINS): tests/guests/hostile.h
+$(BUILD)/k/tests/guests/images.o: $(HOSTILE_GUEST_BINS)

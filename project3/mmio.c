@@ -8,9 +8,11 @@
 #include "kev/vm.h"
 #include "keos/lib/printk.h"
 
+/* Prints the buffer the registers name. The caller holds dev->lock, which
+ * guards dev->buf: each device has its own, so two VMs print at once. */
 static void ring(struct mmio_printer *dev, struct probe *p)
 {
-	static char buf[MMIO_PRINTER_MAX];
+	char *buf = dev->buf;
 	uint64_t addr = dev->regs[0], len = dev->regs[1];
 	if (len > MMIO_PRINTER_MAX) {
 		printk("mmio printer: length %lu is over the limit of %u bytes; nothing printed\n",

@@ -20,6 +20,7 @@ struct mmio_printer {
 	struct spinlock lock;
 	uint64_t regs[3];          /* address, length, doorbell count */
 	uint64_t printed;          /* bytes printed so far */
+	char buf[MMIO_PRINTER_MAX]; /* the guest's buffer, copied out under lock */
 };
 
 /* Prepares the device; register &dev->handler with mmio_ctl_register(). */

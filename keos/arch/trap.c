@@ -113,6 +113,7 @@ void trapframe_dump(const struct trapframe *tf)
 
 static void exception(struct trapframe *tf)
 {
+	console_hook_drop_current();   /* a crash report is never rate-limited */
 	printk("EXCEPTION ");
 	trapframe_dump(tf);
 	char msg[160], where[64] = "";

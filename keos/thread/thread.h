@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct spinlock;
+struct console_hook;
 
 enum thread_state {
 	THREAD_RUNNING,
@@ -41,6 +42,7 @@ struct thread {
 	struct thread *joiner;       /* blocked in thread_join on us */
 	thread_fail_fn on_fail;
 	void *fail_ctx;              /* owner's data for on_fail (keos/test) */
+	struct console_hook *console_hook; /* filters this thread's printk (keos/lib/printk.h); NULL: none */
 };
 
 /* A list of blocked threads; all wait queues are protected by the scheduler lock. */

@@ -11,6 +11,7 @@
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
 #include "kev/vm.h"
+#include "kev/insn.h"
 #include "keos/arch/x86.h"
 
 static enum vmexit_verdict hlt_handle(struct vmexit_controller *ctl, struct vcpu *v,
@@ -27,7 +28,8 @@ static enum vmexit_verdict hlt_handle(struct vmexit_controller *ctl, struct vcpu
 		          e->rip, where);
 		return VMEXIT_STOP;
 	}
-	vcpu_skip(v, INSN_LEN_HLT);
+	if (!insn_complete(v, &insn_hlt))   /* HLT may carry prefixes */
+		return VMEXIT_STOP;
 	vcpu_halt(v);
 	return VMEXIT_RESUME;
 }

@@ -1,13 +1,19 @@
 /* The hypercall controller: VMMCALL (kev/hypercall.h has the interface).
  *
- * VMMCALL is 3 bytes (0f 01 d9); every call returns after it, except
- * KEV_HC_EXIT, which ends the VM. A number kev does not know is passed on,
- * so a controller added later in the chain can define its own hypercalls;
- * if none does, the VM stops with a report naming the number. */
+ * Every call returns after the VMMCALL (0f 01 d9, with any prefixes:
+ * insn_length() finds its length), except KEV_HC_EXIT, which ends the VM. A
+ * number kev does not know is passed on, so a controller added later in the
+ * chain can define its own hypercalls; if none does, the VM stops with a
+ * report naming the number.
+ *
+ * Hypercalls are the guest kernel's interface: from guest user mode (CPL > 0)
+ * every call, known or not, is refused with KEV_HC_EPERM in RAX. */
 #include "kev/vmexit.h"
 #include "kev/hypercall.h"
 #include "kev/vcpu.h"
 #include "kev/vm.h"
+#include "kev/vmcb.h"
+#include "kev/insn.h"
 
 /* Bytes KEV_HC_PUTS copies per call; longer strings are cut. */
 #define PUTS_MAX 256
@@ -36,7 +42,15 @@ static enum vmexit_verdict hypercall_handle(struct vmexit_controller *ctl, struc
 	(void)ctl;
 	if (e->code != SVM_EXIT_VMMCALL)
 		return VMEXIT_PASS;
+	unsigned len = insn_length(v, &insn_vmmcall);
+	if (!len)
+		return VMEXIT_STOP;
 	uint64_t *gpr = v->state.gpr;
+	if (v->vmcb->save.cpl > 0) {
+		gpr[GPR_RAX] = (uint64_t)KEV_HC_EPERM;
+		insn_skip(v, len);
+		return VMEXIT_RESUME;
+	}
 	uint64_t a0 = gpr[GPR_RDI], a1 = gpr[GPR_RSI], a2 = gpr[GPR_RDX], a3 = gpr[GPR_R10];
 	uint64_t ret;
 	switch (gpr[GPR_RAX]) {
@@ -70,7 +84,7 @@ static enum vmexit_verdict hypercall_handle(struct vmexit_controller *ctl, struc
 	}
 	v->stats.hypercalls++;
 	gpr[GPR_RAX] = ret;
-	vcpu_skip(v, INSN_LEN_VMMCALL);
+	insn_skip(v, len);
 	return VMEXIT_RESUME;
 }
 

@@ -4,8 +4,12 @@
  *                to the VM's console: it is kept in the VM's capture buffer
  *                (vm_console(), for tests) and printed on the host console a
  *                whole line at a time, "[guest N] " first, so host and guest
- *                output never mix mid-line. The line-status register always
- *                answers "transmitter empty" (0x60); nothing is ever received.
+ *                output never mix mid-line. The host console shows what the
+ *                VM's guest-line budget allows (kev/console_limit.h: a burst,
+ *                then so many lines a second, and notices of how many were
+ *                dropped); the capture does not depend on it. The line-status
+ *                register always answers "transmitter empty" (0x60); nothing
+ *                is ever received. The PUTS hypercall prints the same way.
  *   0xcf8-0xcff  PCI configuration: the address register is kept, data reads
  *                all ones (no device). 0x70-0x71 CMOS: every register reads 0.
  *   0xf4, 0x604  The exit ports (keos's isa-debug-exit, and KeV's): OUT ends
@@ -41,14 +45,17 @@ struct pio_port {
 
 /* --- the console ---------------------------------------------------------------- */
 
-/* Prints the pending line; the caller holds vm->lock. */
+/* Prints the pending line if the VM's guest-line budget allows; the caller
+ * holds vm->lock. The line is the guest's, not host code's, so it goes past
+ * the vCPU thread's console hook. */
 static void flush_line(struct vm *vm)
 {
 	struct vm_serial *s = &vm->serial;
 	if (!s->line_len)
 		return;
 	s->line[s->line_len] = '\0';
-	printk("[guest %d] %s\n", vm->id, s->line);
+	if (kev_console_guest_line(vm))
+		printk_unhooked("[guest %d] %s\n", vm->id, s->line);
 	s->line_len = 0;
 }
 
@@ -79,6 +86,7 @@ void pio_serial_flush(struct vm *vm)
 	spin_lock(&vm->lock);
 	flush_line(vm);
 	spin_unlock(&vm->lock);
+	kev_console_flush_notices(vm);
 }
 
 static uint32_t com1_in(struct vcpu *v, uint16_t port, unsigned size)

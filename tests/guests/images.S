@@ -26,3 +26,11 @@ kev_guest_\name\()_end:
 	guest irq_hlt
 	guest fpu
 	guest hang
+	guest hostile_dr
+	guest hostile_dr_breakpoint
+	guest hostile_int_once
+	guest hostile_msr
+	guest hostile_prefix
+	guest hostile_user
+	guest hostile_features
+	guest hostile_flood

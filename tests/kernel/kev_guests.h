@@ -30,4 +30,14 @@ struct vm *kev_test_vm(struct guest_image img, unsigned nvcpus);
 int kev_test_run(struct vm *vm);
 /* True if needle occurs in hay. */
 bool kev_contains(const char *hay, const char *needle);
+
+/* --- the hostile-guest suite (tests/kernel/test_kev_hostile.c) --- */
+
+/* A test VM (kev_test_vm) for a guest with its own IDT (tests/guests/hostile.h):
+ * kev intercepts no exception, so the guest takes each one itself. */
+struct vm *kev_test_vm_own_idt(struct guest_image img);
+/* Runs a known-good guest (the hypercall guest) in a fresh VM and fails the
+ * test unless it exits 0 without an error: the machine survived what ran
+ * before. Returns the VM, already joined, for more checks (destroy it). */
+struct vm *kev_run_next_vm_clean(void);
 #endif

@@ -394,6 +394,7 @@ KTEST(svirtb_bad_entries)
 		{ 0xfffffffffffffe00ull, 0x400, 0, VIRT_QUEUE_CMD_READ }, /* addr + size wraps */
 		{ ok, SECTOR, 1ull << 56, VIRT_QUEUE_CMD_WRITE },    /* sector * 512 wraps */
 		{ SVIRTB_MMIO_BASE, 16, 0, VIRT_QUEUE_CMD_READ },    /* into the register page */
+		{ SVIRTB_MMIO_BASE, 16, 0, VIRT_QUEUE_CMD_WRITE },   /* out of it (the probe would allow it) */
 		/* Starts in RAM and runs past its end: no byte may reach the disk. */
 		{ GUEST_RAM_END - 512, 1024, 0, VIRT_QUEUE_CMD_WRITE },
 	};
