@@ -83,6 +83,7 @@ guest_start:
 	testq %rax, %rax
 	expect_eq $15
 
+	hg_set_gate 0x40, wake_handler         /* the host raises 0x40 once the vCPU halts */
 	sti                                    /* with interrupts on, HLT resumes after itself */
 	.byte 0x2e, 0xf4                       /* cs hlt */
 	mark 16
@@ -140,3 +141,8 @@ back64_again:
 	guest_exit %ecx
 1:	guest_exit $0
 	hostile_lib
+
+	.code64
+/* The interrupt that ends the prefixed HLT: nothing to do but return. */
+wake_handler:
+	iretq

@@ -35,13 +35,9 @@ static int run(struct vm *vm, enum vm_error *err, char *report, size_t size)
 	return status;
 }
 
-/* Runs a guest that checks its own answers: it must exit 0 without an error. */
-static void run_checking_guest(struct vm *vm, const char *name)
+/* Fails the test unless a guest that checks its own answers exited 0 without an error. */
+static void expect_clean_exit(const char *name, enum vm_error err, const char *report, int status)
 {
-	char report[KEV_REPORT_SIZE];
-	enum vm_error err;
-	int status = run(vm, &err, report, sizeof(report));
-	vm_destroy(vm);
 	if (err != VM_ERR_NONE)
 		ktest_fail(__FILE__, __LINE__, "%s: the VM stopped with '%s': %s", name,
 		           vm_error_name(err), report);
@@ -51,6 +47,16 @@ static void run_checking_guest(struct vm *vm, const char *name)
 	if (status != 0)
 		ktest_fail(__FILE__, __LINE__, "%s: the guest's check %d failed (see its source)", name,
 		           status);
+}
+
+/* Runs a guest that checks its own answers: it must exit 0 without an error. */
+static void run_checking_guest(struct vm *vm, const char *name)
+{
+	char report[KEV_REPORT_SIZE];
+	enum vm_error err;
+	int status = run(vm, &err, report, sizeof(report));
+	vm_destroy(vm);
+	expect_clean_exit(name, err, report, status);
 }
 
 static void next_vm_clean(void)
@@ -148,12 +154,28 @@ static enum vmexit_verdict dispatch(struct vm *vm, uint64_t code)
 	return vmexit_dispatch(v, &e);
 }
 
+/* Sets the U bit on the flat map's entries for AT_GPA, so that a CPL 3
+ * vCPU may fetch the instruction there (as it must have, to execute it). */
+static void allow_user_fetch(struct vm *vm)
+{
+	const gpa_t entries[] = { KEV_FLAT_PML4_GPA, KEV_FLAT_PDPT_GPA,
+	                          KEV_FLAT_PD_GPA + (AT_GPA >> 21) * 8 };
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		uint64_t e;
+		KASSERT(probe_read(&vm->probe, entries[i], &e, sizeof(e)));
+		e |= 4;
+		KASSERT(probe_write(&vm->probe, entries[i], &e, sizeof(e)));
+	}
+}
+
 /* Dispatches code to a vCPU in front of bytes; returns the injected event
  * (0: none) and checks that RIP stayed on the instruction. */
 static uint32_t injected(const void *bytes, size_t n, uint64_t code, uint8_t cpl)
 {
 	struct vm *vm = vm_at(bytes, n);
 	vm->vcpus[0]->vmcb->save.cpl = cpl;
+	if (cpl > 0)
+		allow_user_fetch(vm);
 	enum vmexit_verdict verdict = dispatch(vm, code);
 	uint32_t event = vm->vcpus[0]->vmcb->control.event_inj;
 	uint32_t err = vm->vcpus[0]->vmcb->control.event_inj_err;
@@ -328,9 +350,29 @@ KTEST(kev_hostile_msr_writes_refused)
 	next_vm_clean();
 }
 
+/* Raises vector 0x40 whenever the guest's vCPU halts, until the VM ends:
+ * the interrupt that lets the guest's prefixed HLT resume. */
+static void wake_halted(void *arg)
+{
+	struct vm *vm = arg;
+	while (!vm_stopping(vm)) {
+		if (__atomic_load_n(&vm->vcpus[0]->run_state, __ATOMIC_SEQ_CST) == VCPU_HALTED)
+			vcpu_raise_interrupt(vm->vcpus[0], 0x40);
+		thread_yield();
+	}
+}
+
 KTEST(kev_hostile_prefixed_instructions)
 {
-	run_checking_guest(kev_test_vm_own_idt(GUEST_IMAGE(hostile_prefix)), "hostile_prefix");
+	struct vm *vm = kev_test_vm_own_idt(GUEST_IMAGE(hostile_prefix));
+	struct thread *waker = thread_create("hlt-waker", wake_halted, vm);
+	KASSERT(waker != NULL);
+	char report[KEV_REPORT_SIZE];
+	enum vm_error err;
+	int status = run(vm, &err, report, sizeof(report));
+	thread_join(waker);
+	vm_destroy(vm);
+	expect_clean_exit("hostile_prefix", err, report, status);
 	next_vm_clean();
 }
 
