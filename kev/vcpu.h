@@ -40,6 +40,17 @@ struct vcpu_dr {
 	uint64_t dr7;              /* the bits the guest wrote (read back with the fixed ones) */
 };
 
+/* The nested-table translations a vCPU's own reads of guest memory used
+ * last (kev/vcpu_mem.c): its guest page-table walks and instruction fetches
+ * read the same few pages at every exit. Only vm_npt_unmap can make one
+ * stale, and it bumps the VM's npt_generation, which empties the cache. */
+#define VCPU_NPT_CACHE_SLOTS 16
+struct vcpu_npt_cache {
+	uint64_t generation;                     /* the VM's npt_generation when filled */
+	gpa_t page[VCPU_NPT_CACHE_SLOTS];        /* guest page number + 1 (0: empty slot) */
+	const uint8_t *hva[VCPU_NPT_CACHE_SLOTS];
+};
+
 struct vcpu_stats {
 	uint64_t exits;            /* every #VMEXIT */
 	uint64_t intr_exits;       /* host interrupts (INTR, NMI, SMI) */
@@ -81,6 +92,7 @@ struct vcpu {
 	struct thread *thread;     /* NULL until started */
 	bool flush_tlb;            /* TLB_CONTROL=1 on the next VMRUN (set for the first) */
 	uint64_t msr_store[MSR_SLOT_COUNT];
+	struct vcpu_npt_cache npt_cache; /* the vCPU thread's own guest reads (kev/vcpu_mem.c) */
 	struct vcpu_stats stats;
 
 	/* --- run state, interrupts, FPU (kev/vcpu.c, vcpu_irq.c, vcpu_fpu.c) --- */

@@ -5,19 +5,55 @@
  * hypercall arguments and the instruction bytes at RIP (there is no decode
  * assist), and the MMIO controller to check the address an instruction
  * accesses. The code mode and segment bases come from the VMCB, which holds
- * the guest's segment registers as they were at the exit. */
+ * the guest's segment registers as they were at the exit. Guest-physical
+ * pages are found through a per-vCPU cache of nested-table translations
+ * (struct vcpu_npt_cache): a walk reads the same few pages at every exit. */
 #include "kev/vcpu.h"
 #include "kev/vm.h"
 #include "kev/probe.h"
 #include "kev/vmcb.h"
 #include "keos/arch/x86.h"
+#include <string.h>
 
 #define RFLAGS_VM (1ull << 17)
 
+/* The host address of guest-physical page gpa for this vCPU's own reads, or
+ * NULL if it is not guest memory: the vCPU's small cache of nested-table
+ * translations first, then vm_gpa_to_hva (which may load a lazy page). */
+static const uint8_t *host_page(struct vcpu *v, gpa_t gpa)
+{
+	struct vcpu_npt_cache *c = &v->npt_cache;
+	gpa_t page = gpa / GUEST_PAGE_SIZE;
+	unsigned slot = page % VCPU_NPT_CACHE_SLOTS;
+	uint64_t generation = __atomic_load_n(&v->vm->npt_generation, __ATOMIC_ACQUIRE);
+	if (c->generation != generation) {
+		memset(c, 0, sizeof(*c));
+		c->generation = generation;
+	}
+	if (c->page[slot] != page + 1) {
+		const uint8_t *hva = vm_gpa_to_hva(v->vm, page * GUEST_PAGE_SIZE);
+		if (!hva)
+			return NULL;
+		c->page[slot] = page + 1;
+		c->hva[slot] = hva;
+	}
+	return c->hva[slot];
+}
+
+/* Copies len bytes of guest-physical memory at gpa, all in one page. */
+static bool read_in_page(struct vcpu *v, gpa_t gpa, void *buf, size_t len)
+{
+	const uint8_t *page = host_page(v, gpa);
+	if (!page)
+		return false;
+	memcpy(buf, page + gpa % GUEST_PAGE_SIZE, len);
+	return true;
+}
+
 static bool read_gpa64(void *ctx, gpa_t gpa, uint64_t *value)
 {
-	struct vcpu *v = ctx;
-	return probe_read(&v->vm->probe, gpa, value, sizeof(*value));
+	/* Page-table entries are 8-byte aligned: never across a page. */
+	return read_in_page(ctx, gpa, value, sizeof(*value));
 }
 
 unsigned vcpu_cpl(const struct vcpu *v)
@@ -56,7 +92,7 @@ static bool read_gva(struct vcpu *v, gva_t gva, void *buf, size_t len, enum gues
 			chunk = len;
 		gpa_t gpa;
 		if (vcpu_translate(v, gva, access, &gpa) != GWALK_OK ||
-		    !probe_read(&v->vm->probe, gpa, out, chunk))
+		    !read_in_page(v, gpa, out, chunk))
 			return false;
 		gva += chunk;
 		out += chunk;

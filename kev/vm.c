@@ -431,6 +431,7 @@ enum ept_mapping_error vm_npt_unmap(struct vm *vm, gpa_t gpa, void **page)
 	spin_unlock(&vm->npt_lock);
 	if (err != EPT_OK)
 		return err;
+	__atomic_add_fetch(&vm->npt_generation, 1, __ATOMIC_RELEASE);
 	if (page)
 		*page = phys_to_virt(hpa);
 	for (unsigned i = 0; i < vm->nvcpus; i++)

@@ -93,6 +93,7 @@ struct vm {
 	uint32_t asid;
 
 	struct ept npt;                      /* the nested page table */
+	uint64_t npt_generation;             /* bumped by each vm_npt_unmap: older cached translations are stale */
 	struct spinlock npt_lock;            /* serializes changes and walks */
 	uint64_t ram_bytes;
 	size_t ram_pages;
