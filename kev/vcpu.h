@@ -51,6 +51,24 @@ struct vcpu_npt_cache {
 	const uint8_t *hva[VCPU_NPT_CACHE_SLOTS];
 };
 
+/* The last successful translation of each kind of access (read, write,
+ * fetch) by a vCPU's own walks (kev/vcpu_mem.c), with the page-table entries
+ * the walk read. A walk is a function of the control registers, the CPL,
+ * RFLAGS.AC, the access and those entries: when all are unchanged, so is its
+ * result. The entries are read again every time, never trusted, so a guest
+ * that changes its page tables is seen at once, as by a full walk. */
+#define VCPU_WALK_MAX_ENTRIES 4
+struct vcpu_walk_memo {
+	bool valid;
+	gva_t gva_page;                          /* gva >> 12 */
+	uint64_t cr0, cr3, cr4, efer, rflags_ac;
+	unsigned cpl;
+	unsigned nentries;
+	gpa_t entry_gpa[VCPU_WALK_MAX_ENTRIES];
+	uint64_t entry[VCPU_WALK_MAX_ENTRIES];
+	gpa_t gpa_page;                          /* the result, gpa >> 12 */
+};
+
 struct vcpu_stats {
 	uint64_t exits;            /* every #VMEXIT */
 	uint64_t intr_exits;       /* host interrupts (INTR, NMI, SMI) */
@@ -93,6 +111,8 @@ struct vcpu {
 	bool flush_tlb;            /* TLB_CONTROL=1 on the next VMRUN (set for the first) */
 	uint64_t msr_store[MSR_SLOT_COUNT];
 	struct vcpu_npt_cache npt_cache; /* the vCPU thread's own guest reads (kev/vcpu_mem.c) */
+	struct vcpu_walk_memo walk_memo[3];   /* by enum guest_access (kev/vcpu_mem.c) */
+	struct vcpu_walk_memo *recording;     /* the memo a walk in progress fills */
 	struct vcpu_stats stats;
 
 	/* --- run state, interrupts, FPU (kev/vcpu.c, vcpu_irq.c, vcpu_fpu.c) --- */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define RFLAGS_VM (1ull << 17)
+#define INSN_BYTES_MAX 15
 
 /* The host address of guest-physical page gpa for this vCPU's own reads, or
  * NULL if it is not guest memory: the vCPU's small cache of nested-table
@@ -46,14 +47,42 @@ static bool read_in_page(struct vcpu *v, gpa_t gpa, void *buf, size_t len)
 	const uint8_t *page = host_page(v, gpa);
 	if (!page)
 		return false;
-	memcpy(buf, page + gpa % GUEST_PAGE_SIZE, len);
+	const uint8_t *src = page + gpa % GUEST_PAGE_SIZE;
+	if (len > INSN_BYTES_MAX) {
+		memcpy(buf, src, len);
+		return true;
+	}
+	/* Instruction bytes: a few loads beat the string copy's setup. */
+	uint8_t *dst = buf;
+	for (size_t i = 0; i < len; i++)
+		dst[i] = src[i];
+	return true;
+}
+
+/* Reads the 8-byte page-table entry at gpa (aligned, so within one page)
+ * with one load. */
+static bool read_entry(struct vcpu *v, gpa_t gpa, uint64_t *value)
+{
+	const uint8_t *page = host_page(v, gpa);
+	if (!page)
+		return false;
+	*value = *(const uint64_t *)(page + gpa % GUEST_PAGE_SIZE);
 	return true;
 }
 
 static bool read_gpa64(void *ctx, gpa_t gpa, uint64_t *value)
 {
-	/* Page-table entries are 8-byte aligned: never across a page. */
-	return read_in_page(ctx, gpa, value, sizeof(*value));
+	struct vcpu *v = ctx;
+	if (!read_entry(v, gpa, value))
+		return false;
+	struct vcpu_walk_memo *m = v->recording;
+	if (m && m->nentries < VCPU_WALK_MAX_ENTRIES) {
+		m->entry_gpa[m->nentries] = gpa;
+		m->entry[m->nentries] = *value;
+	}
+	if (m)
+		m->nentries++;
+	return true;
 }
 
 unsigned vcpu_cpl(const struct vcpu *v)
@@ -61,17 +90,50 @@ unsigned vcpu_cpl(const struct vcpu *v)
 	return v->vmcb->save.cpl & 3;
 }
 
+/* True if memo m is the walk of gva for this vCPU as it is now: same key,
+ * and every entry the walk read still holds the value it read. */
+static bool memo_holds(struct vcpu *v, const struct vcpu_walk_memo *m, gva_t gva)
+{
+	const struct vcpu_state *s = &v->state;
+	if (!m->valid || m->gva_page != gva / GUEST_PAGE_SIZE || m->cr3 != s->cr3 ||
+	    m->cr0 != s->cr0 || m->cr4 != s->cr4 || m->efer != s->efer ||
+	    m->rflags_ac != (s->rflags & GUEST_RFLAGS_AC) || m->cpl != vcpu_cpl(v))
+		return false;
+	for (unsigned i = 0; i < m->nentries; i++) {
+		uint64_t now;
+		if (!read_entry(v, m->entry_gpa[i], &now) || now != m->entry[i])
+			return false;
+	}
+	return true;
+}
+
 enum guest_walk_error vcpu_translate(struct vcpu *v, gva_t gva, enum guest_access access,
                                      gpa_t *gpa)
 {
 	const struct vcpu_state *s = &v->state;
+	struct vcpu_walk_memo *m = &v->walk_memo[access];
+	if (memo_holds(v, m, gva)) {
+		*gpa = m->gpa_page * GUEST_PAGE_SIZE + gva % GUEST_PAGE_SIZE;
+		return GWALK_OK;
+	}
 	struct guest_walk w;
+	m->valid = false;
+	m->nentries = 0;
+	v->recording = m;
 	enum guest_walk_error err = guest_walk(s->cr0, s->cr3, s->cr4, s->efer, gva, read_gpa64, v, &w);
+	v->recording = NULL;
 	if (err == GWALK_OK)
 		err = guest_walk_permits(&w, access, vcpu_cpl(v), s->cr0, s->cr4, s->rflags);
-	if (err == GWALK_OK)
-		*gpa = w.gpa;
-	return err;
+	if (err != GWALK_OK)
+		return err;
+	*gpa = w.gpa;
+	m->gva_page = gva / GUEST_PAGE_SIZE;
+	m->cr0 = s->cr0, m->cr3 = s->cr3, m->cr4 = s->cr4, m->efer = s->efer;
+	m->rflags_ac = s->rflags & GUEST_RFLAGS_AC;
+	m->cpl = vcpu_cpl(v);
+	m->gpa_page = w.gpa / GUEST_PAGE_SIZE;
+	m->valid = m->nentries <= VCPU_WALK_MAX_ENTRIES;
+	return GWALK_OK;
 }
 
 bool vcpu_gva_to_gpa(struct vcpu *v, gva_t gva, gpa_t *gpa, enum guest_walk_error *werr)

@@ -4,6 +4,8 @@
 #include "keos/test/ktest.h"
 #include "tests/kernel/kev_guests.h"
 #include "kev/probe.h"
+#include "kev/vcpu.h"
+#include "kev/vm.h"
 #include "keos/mm/palloc.h"
 #include <string.h>
 
@@ -100,4 +102,32 @@ KTEST(kev_npt_map_and_unmap_a_page)
 	KASSERT(back == page);
 	KASSERT(!after);
 	KASSERT(flush);              /* the guest TLB is flushed before the next run */
+}
+
+/* A vCPU's translations are remembered with the entries they read and the
+ * nested-table pages they went through: a changed guest entry, or a nested
+ * page unmapped under them, must show at the very next translation. */
+KTEST(kev_vcpu_translations_follow_page_table_changes)
+{
+	struct vm *vm = kev_test_vm(GUEST_IMAGE(exit), 1);
+	struct vcpu *v = vm->vcpus[0];
+	gpa_t first = 0, second = 0, third = 0;
+	enum guest_walk_error e1 = vcpu_translate(v, 0x200123, GUEST_ACCESS_READ, &first);
+	enum guest_walk_error e1again = vcpu_translate(v, 0x200456, GUEST_ACCESS_READ, &first);
+	/* The flat map's second 2 MiB entry now maps 4 MiB. */
+	uint64_t pde = 0x400000 | 0x83;
+	bool wrote = probe_write(&vm->probe, KEV_FLAT_PD_GPA + 8, &pde, sizeof(pde));
+	enum guest_walk_error e2 = vcpu_translate(v, 0x200123, GUEST_ACCESS_READ, &second);
+	/* The page directory itself leaves the nested table. */
+	enum ept_mapping_error unmapped = vm_npt_unmap(vm, KEV_FLAT_PD_GPA, NULL);
+	enum guest_walk_error e3 = vcpu_translate(v, 0x200123, GUEST_ACCESS_READ, &third);
+	vm_destroy(vm);
+	KASSERT_EQ(e1, GWALK_OK);
+	KASSERT_EQ(e1again, GWALK_OK);
+	KASSERT_EQ(first, 0x200456);
+	KASSERT(wrote);
+	KASSERT_EQ(e2, GWALK_OK);
+	KASSERT_EQ(second, 0x400123);
+	KASSERT_EQ(unmapped, EPT_OK);
+	KASSERT(e3 != GWALK_OK);
 }
