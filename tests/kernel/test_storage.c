@@ -20,6 +20,7 @@
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/thread/thread.h"
+#include "tests/kernel/storage_fixtures.h"
 #include <string.h>
 
 /* lines.txt: LINES_COUNT lines of LINE_LEN bytes, line i printed with LINE_FMT. */
@@ -46,24 +47,6 @@
 #define BENCH_CHUNK (64u * 1024u)
 #define BENCH_SECTORS 8192u   /* STORAGE_BENCH_SECTORS in mk/storage.mk */
 
-static void need_storage(void)
-{
-	enum fs_error e = storage_init();
-
-	if (e)
-		ktest_fail(__FILE__, __LINE__, "no file system: %s (attach the image: make check-storage)",
-			   fs_strerror(e));
-}
-
-static struct file *open_or_fail(const char *name)
-{
-	struct file *f = fs_open(name);
-
-	if (!f)
-		ktest_fail(__FILE__, __LINE__, "fs_open(\"%s\") failed", name);
-	return f;
-}
-
 static char line_byte(uint64_t off)
 {
 	char line[LINE_LEN + 1];
@@ -81,18 +64,9 @@ static int64_t check_lines(uint64_t off, const uint8_t *buf, uint64_t n)
 	return -1;
 }
 
-static void *alloc_or_fail(size_t n)
-{
-	void *p = kmalloc(n);
-
-	if (!p)
-		ktest_fail(__FILE__, __LINE__, "kmalloc(%zu) failed", n);
-	return p;
-}
-
 KTEST(storage_mounts_the_disk)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	struct virtio_blk_stats st;
 
@@ -108,17 +82,17 @@ KTEST(storage_mounts_the_disk)
 
 KTEST(storage_read_whole_fixture)
 {
-	need_storage();
+	storage_need();
 	char hello[64];
-	struct file *f = open_or_fail("hello.txt");
+	struct file *f = storage_open("hello.txt");
 
 	KASSERT_EQ(file_size(f), sizeof(HELLO_TEXT) - 1);
 	KASSERT_EQ(file_read(f, 0, hello, sizeof(hello)), sizeof(HELLO_TEXT) - 1);
 	KASSERT(!memcmp(hello, HELLO_TEXT, sizeof(HELLO_TEXT) - 1));
 
-	f = open_or_fail("lines.txt");
+	f = storage_open("lines.txt");
 	KASSERT_EQ(file_size(f), LINES_COUNT * LINE_LEN);
-	uint8_t *buf = alloc_or_fail(LINES_COUNT * LINE_LEN);
+	uint8_t *buf = storage_alloc(LINES_COUNT * LINE_LEN);
 	int64_t n = file_read(f, 0, buf, LINES_COUNT * LINE_LEN);
 	int64_t bad = check_lines(0, buf, LINES_COUNT * LINE_LEN);
 	kfree(buf);
@@ -128,8 +102,8 @@ KTEST(storage_read_whole_fixture)
 
 KTEST(storage_read_crosses_sectors)
 {
-	need_storage();
-	struct file *f = open_or_fail("lines.txt");
+	storage_need();
+	struct file *f = storage_open("lines.txt");
 	static const struct { uint32_t off, len; } spans[] = {
 		{ 500, 30 },      /* across the first sector boundary */
 		{ 511, 2 },
@@ -153,8 +127,8 @@ KTEST(storage_read_crosses_sectors)
 
 KTEST(storage_short_read_at_eof)
 {
-	need_storage();
-	struct file *f = open_or_fail("lines.txt");
+	storage_need();
+	struct file *f = storage_open("lines.txt");
 	uint64_t size = file_size(f);
 	uint8_t buf[100];
 
@@ -168,8 +142,8 @@ KTEST(storage_short_read_at_eof)
 
 KTEST(storage_bad_offset_is_an_error)
 {
-	need_storage();
-	struct file *f = open_or_fail("lines.txt");
+	storage_need();
+	struct file *f = storage_open("lines.txt");
 	uint64_t size = file_size(f);
 	uint8_t buf[16];
 
@@ -181,7 +155,7 @@ KTEST(storage_bad_offset_is_an_error)
 
 KTEST(storage_open_missing_is_null)
 {
-	need_storage();
+	storage_need();
 	KASSERT(fs_open("no-such-file") == NULL);
 	KASSERT(fs_open("") == NULL);
 	KASSERT(fs_open(NULL) == NULL);
@@ -192,9 +166,9 @@ KTEST(storage_open_missing_is_null)
  * with exactly those bytes replaced; returns what file_write returned. */
 static int64_t write_and_check(const char *name, uint64_t off, const void *data, uint64_t len)
 {
-	struct file *f = open_or_fail(name);
+	struct file *f = storage_open(name);
 	uint64_t size = file_size(f);
-	uint8_t *before = alloc_or_fail(size), *after = alloc_or_fail(size);
+	uint8_t *before = storage_alloc(size), *after = storage_alloc(size);
 	int64_t r0 = file_read(f, 0, before, size);
 	int64_t w = file_write(f, off, data, len);
 	int64_t r1 = file_read(f, 0, after, size);
@@ -216,14 +190,14 @@ static int64_t write_and_check(const char *name, uint64_t off, const void *data,
 
 KTEST(storage_write_pattern)
 {
-	need_storage();
+	storage_need();
 	KASSERT_EQ(write_and_check("scratch.txt", PATTERN_OFFSET, PATTERN_TEXT,
 				   sizeof(PATTERN_TEXT) - 1), sizeof(PATTERN_TEXT) - 1);
 }
 
 KTEST(storage_write_crosses_sectors)
 {
-	need_storage();
+	storage_need();
 	uint8_t data[CROSS_LEN];
 
 	for (uint32_t i = 0; i < CROSS_LEN; i++)
@@ -233,8 +207,8 @@ KTEST(storage_write_crosses_sectors)
 
 KTEST(storage_short_write_at_eof)
 {
-	need_storage();
-	struct file *f = open_or_fail("scratch.txt");
+	storage_need();
+	struct file *f = storage_open("scratch.txt");
 	char data[100];
 
 	memset(data, '#', sizeof(data));
@@ -304,7 +278,7 @@ out:
 
 KTEST(storage_concurrent_two_cpus)
 {
-	need_storage();
+	storage_need();
 	struct worker w[2] = { { .name = "scratch2.txt", .id = 0 }, { .name = "scratch3.txt", .id = 1 } };
 	struct thread *t[2];
 
@@ -323,7 +297,7 @@ KTEST(storage_concurrent_two_cpus)
 
 KTEST(storage_driver_checks_requests)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	uint8_t *buf = page_alloc();
 	char id[VIRTIO_BLK_ID_BYTES];
@@ -358,12 +332,14 @@ KTEST(storage_driver_checks_requests)
 	KASSERT(magic);
 }
 
-/* What qemu_exit runs on the way out: it must send the flush and return. */
+/* What qemu_exit runs on the way out: it must send the flush and return.
+ * After fs_sync the cache holds nothing dirty, so each call is one request. */
 KTEST(storage_shutdown_flushes)
 {
-	need_storage();
+	storage_need();
 	struct virtio_blk_stats before, after;
 
+	KASSERT_EQ(fs_sync(), FS_OK);
 	virtio_blk_get_stats(&before);
 	storage_shutdown();
 	storage_shutdown();
@@ -401,14 +377,14 @@ static uint64_t bench_first_sector(struct blockdev *d)
 
 KTEST(storage_driver_keeps_requests_in_flight)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	uint64_t first = bench_first_sector(d);
 	struct virtio_blk_stats st;
 	/* Not page-aligned and larger than one request: split per page and
 	 * over several requests, submitted before the first is waited for. */
 	uint32_t count = 1024;
-	uint8_t *raw = alloc_or_fail(count * SECTOR_SIZE + 64);
+	uint8_t *raw = storage_alloc(count * SECTOR_SIZE + 64);
 	uint8_t *buf = raw + 24;
 
 	KASSERT(first < d->nsectors);
@@ -449,7 +425,7 @@ static void sharer_main(void *arg)
  * requests) and every read still lands in the right buffer. */
 KTEST(storage_driver_shares_slots)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	struct sharer s[SHARERS];
 	struct thread *t[SHARERS];
@@ -488,10 +464,10 @@ static void print_rate(const char *what, uint64_t bytes, uint64_t ticks)
  * Passes repeat for a second (at most 64 of them): the timer ticks every 10 ms. */
 KTEST(storage_bench_sequential_read)
 {
-	need_storage();
-	struct file *f = open_or_fail("bench.bin");
+	storage_need();
+	struct file *f = storage_open("bench.bin");
 	uint64_t size = file_size(f), bytes = 0, t0, ticks;
-	uint8_t *buf = alloc_or_fail(BENCH_CHUNK);
+	uint8_t *buf = storage_alloc(BENCH_CHUNK);
 	bool ok = true;
 
 	KASSERT(size >= (2u << 20));
@@ -510,7 +486,7 @@ KTEST(storage_bench_sequential_read)
 
 	struct blockdev *d = storage_blockdev();
 	uint32_t chunk_sectors = (1u << 20) / SECTOR_SIZE;
-	uint8_t *big = alloc_or_fail(1u << 20);
+	uint8_t *big = storage_alloc(1u << 20);
 	uint64_t first, sectors = size / SECTOR_SIZE;
 	struct virtio_blk_stats st;
 
