@@ -351,6 +351,11 @@ START_TEST(sequential_reads_read_ahead)
 	ck_assert_uint_eq(st.readahead_sectors, 2 * EXT - 24);
 	ck_assert_uint_eq(st.miss_sectors, 24);
 	ck_assert_uint_eq(st.hit_sectors, EXT - 16);
+	ck_assert_uint_eq(st.reads, EXT / 8 + 1);
+	ck_assert_uint_eq(st.lower_reads, 3);
+	ck_assert_uint_eq(st.bytes_copied, (uint64_t)(EXT + 8) * SECTOR_SIZE);
+	ck_assert_uint_gt(st.lower_cycles, 0);
+	ck_assert_uint_gt(st.copy_cycles, 0);
 	/* A random read elsewhere fetches only what it asks for. */
 	expect_stamped(k, 3 * EXT + 50, 2, 0);
 	ck_assert_uint_eq(k->m->read_sectors, 2 * EXT + 2);

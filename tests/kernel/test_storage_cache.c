@@ -38,8 +38,6 @@
 #define SHARED_BYTES (192u * 1024u)                  /* cache1.bin, cache2.bin */
 #define WRITER_PASSES 4u                             /* the last leaves HEX[(i + 3 + 5 * id) % 16] */
 #define HEX "0123456789abcdef"
-#define BENCH_HEADER_FMT "bench sector %08u"
-#define BENCH_HEADER_LEN 21u
 
 /* crash.bin: CRASH_FLUSHED 'A' bytes from 0 are flushed; the 'C' and 'B'
  * writes after them are not, so the crash loses them. */
@@ -94,18 +92,6 @@ static int64_t first_not(const uint8_t *buf, uint64_t n, uint8_t c)
 	return -1;
 }
 
-static bool bench_sectors_ok(uint64_t off, const uint8_t *buf, uint64_t n)
-{
-	char hdr[BENCH_HEADER_LEN + 1];
-
-	for (uint64_t s = 0; s < n; s += SECTOR_SIZE) {
-		ksnprintf(hdr, sizeof(hdr), BENCH_HEADER_FMT, (unsigned)((off + s) / SECTOR_SIZE));
-		if (memcmp(buf + s, hdr, BENCH_HEADER_LEN))
-			return false;
-	}
-	return true;
-}
-
 /* Reads all of bench.bin in requests of size bytes, checking every sector. */
 static bool stream_bench(uint32_t size)
 {
@@ -115,7 +101,7 @@ static bool stream_bench(uint32_t size)
 
 	for (uint64_t off = 0; ok && off < file_size(f); off += size) {
 		int64_t n = file_read(f, off, buf, size);
-		ok = n > 0 && bench_sectors_ok(off, buf, (uint64_t)n);
+		ok = n > 0 && storage_bench_ok(off, buf, (uint64_t)n);
 	}
 	kfree(buf);
 	return ok;
@@ -165,7 +151,7 @@ KTEST(storage_cache_reads_ahead)
 	bcache_get_stats(c, &before);
 	uint64_t requests = device_requests();
 	for (uint64_t off = 1u << 20; ok && off < 2u << 20; off += 4096)
-		ok = file_read(f, off, buf, 4096) == 4096 && bench_sectors_ok(off, buf, 4096);
+		ok = file_read(f, off, buf, 4096) == 4096 && storage_bench_ok(off, buf, 4096);
 	requests = device_requests() - requests;
 	bcache_get_stats(c, &after);
 	kfree(buf);
