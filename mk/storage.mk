@@ -1,5 +1,6 @@
-# Storage: the virtio-blk driver, the file system at boot, their kernel tests
-# and the disk images (keos flat file system, built with build/tools/mkfs).
+# Storage: the virtio-blk driver, the block cache, the file system at boot,
+# their kernel tests and the disk images (keos flat file system, built with
+# build/tools/mkfs).
 #
 #   make check-storage      storage tests in QEMU on a fresh copy of the test
 #                           image, the host's byte-for-byte check of what they
