@@ -34,6 +34,9 @@ fuzz:
 KERNEL_SRCS += $(PROJECT4_HOST_SRCS) project4/vm.c
 GUEST_SRCS += $(PROJECT4_GUEST_SRCS) tests/guest/project4/test_svirtb.c tests/guest/project4/fixture.S
 KTEST_SRCS += tests/kernel/test_project4.c
+# The svirtb benchmark (make bench-svirtb), apart from the graded tests.
+GUEST_SRCS += tests/guest/project4/bench_svirtb.c
+KTEST_SRCS += tests/kernel/bench_project4.c
 $(BUILD)/k/tests/guest/project4/fixture.o: tests/fixtures/project4/disk_file
 
 # check-project4: every project4_* host test with gKeOS and disk_file on the
@@ -88,3 +91,8 @@ check-project4-hostile: $(BUILD)/keos-test.elf $(BUILD)/disk/project4-hostile.im
 		--drive $(BUILD)/disk/project4-hostile-run.img --append "test=project4hostile_*" \
 		--log $(BUILD)/project4-hostile.log $(BUILD)/keos-test.elf
 	$(Q)tr -d '\r' <$(BUILD)/project4-hostile.log | grep -E '^svirtb hostile' || true
+# How long make grade takes for both projects, from a fresh clone and warm
+# (tools/bench_grade.sh); printed beside the goals, never asserted.
+.PHONY: bench-grade
+bench-grade:
+	$(Q)bash tools/bench_grade.sh

@@ -1,16 +1,18 @@
-# Storage: the virtio-blk driver, the file system at boot, their kernel tests
-# and the disk images (keos flat file system, built with build/tools/mkfs).
+# Storage: the virtio-blk driver, the block cache, the file system at boot,
+# their kernel tests and the disk images (keos flat file system, built with
+# build/tools/mkfs).
 #
 #   make check-storage      storage tests in QEMU on a fresh copy of the test
 #                           image, the host's byte-for-byte check of what they
-#                           wrote, then boots on corrupted images
+#                           wrote, a crash before a flush (on another copy),
+#                           then boots on corrupted images
 #   make $(BUILD)/disk/project4.img GKEOS=path   gKeOS + disk_file
 #   make $(BUILD)/disk/project3.img GKEOS=path   gKeOS alone
 #
 # An image is rebuilt whenever one of its inputs changes. A run that writes
 # to an image must use a copy: check-storage does.
-KERNEL_SRCS += keos/dev/virtio_blk.c keos/fs/fs_kernel.c
-KTEST_SRCS += tests/kernel/test_storage.c
+KERNEL_SRCS += keos/dev/virtio_blk.c keos/fs/fs_kernel.c keos/fs/bcache.c keos/fs/bcache_kernel.c
+KTEST_SRCS += tests/kernel/test_storage.c tests/kernel/test_storage_cache.c tests/kernel/storage_fixtures.c
 
 STORAGE_DISK := $(BUILD)/disk
 STORAGE_FIXTURES := $(addprefix tests/fixtures/storage/,hello.txt lines.txt scratch.txt \
@@ -19,6 +21,9 @@ STORAGE_FIXTURES := $(addprefix tests/fixtures/storage/,hello.txt lines.txt scra
 # git); sector s is "bench sector %08d", spaces, a newline, so the kernel can
 # check every sector it reads.
 STORAGE_BENCH_SECTORS := 8192
+# Files of '.' bytes for the block cache tests (tests/kernel/test_storage_cache.c):
+# name:bytes.
+STORAGE_FILLED := durable.bin:8192 evict.bin:65536 cache1.bin:196608 cache2.bin:196608 crash.bin:131072
 KTEST_IMG := $(STORAGE_DISK)/ktest.img
 
 # The image's contents, staged in a directory that holds nothing else (mkfs
@@ -30,6 +35,9 @@ $(STORAGE_DISK)/ktest.stamp: $(STORAGE_FIXTURES) mk/storage.mk
 	$(Q)for ((s = 0; s < $(STORAGE_BENCH_SECTORS); s++)); do \
 		printf 'bench sector %08d%490s\n' $$s ''; \
 	done >$(STORAGE_DISK)/ktest.files/bench.bin
+	$(Q)for f in $(STORAGE_FILLED); do \
+		head -c $${f#*:} /dev/zero | tr '\0' . >$(STORAGE_DISK)/ktest.files/$${f%%:*}; \
+	done
 	$(Q)touch $@
 
 $(KTEST_IMG): $(STORAGE_DISK)/ktest.stamp $(BUILD)/tools/mkfs
@@ -65,5 +73,7 @@ check-storage: $(BUILD)/keos-test.elf $(KTEST_IMG) $(BUILD)/tools/fsutil
 		--drive $(STORAGE_DISK)/ktest-run.img --append "test=storage_*" \
 		--log $(STORAGE_DISK)/ktest-run.log $(BUILD)/keos-test.elf
 	$(Q)bash tools/check_storage_image.sh written $(BUILD) $(KTEST_IMG) $(STORAGE_DISK)/ktest-run.img
+	$(Q)QEMU_ARGS="$(STORAGE_QEMU_ARGS)" bash tools/check_storage_image.sh crash $(BUILD) \
+		$(KTEST_IMG) $(BUILD)/keos-test.elf
 	$(Q)QEMU_ARGS="$(STORAGE_QEMU_ARGS)" bash tools/check_storage_image.sh corrupt $(BUILD) \
 		$(KTEST_IMG) $(BUILD)/keos-test.elf

@@ -7,14 +7,16 @@
  * clamp to the file's size and can never touch another file's sectors.
  * A failed mount leaves nothing mounted (the array is filled in place).
  *
- * Reads and writes go straight to the device: whole sectors directly from or
+ * Reads and writes go to the mounted device: whole sectors directly from or
  * into the caller's buffer, the partial sectors at either end through a
- * 512-byte buffer on the stack (read-modify-write for writes). There is no
- * cache, so nothing is lost when the machine stops after fs_sync.
+ * 512-byte buffer on the stack (read-modify-write for writes). In the kernel
+ * that device is the block cache (keos/fs/bcache.c), so written data is on
+ * the disk after fs_sync, which flushes the device, and not before.
  *
  * Concurrency: the mount state is written only by fs_mount, which must not
  * run concurrently with anything else here; every other call keeps its state
- * on its stack, and the block device serializes the requests. Two concurrent
+ * on its stack (the counters of fs_get_stats are atomic), and the block
+ * device serializes the requests. Two concurrent
  * partial writes to the same sector may lose one of them (each rewrites the
  * whole sector), so callers that write one file from several threads must
  * serialize those writes themselves.
@@ -199,6 +201,11 @@ uint64_t file_size(const struct file *f)
 	return f ? f->size : 0;
 }
 
+uint64_t file_first_sector(const struct file *f)
+{
+	return f ? f->first_sector : 0;
+}
+
 /* How many bytes of [off, off+len) lie inside f, or a negative fs_error. */
 static int64_t clamp_span(const struct file *f, uint64_t off, uint64_t len)
 {
@@ -252,19 +259,47 @@ static int64_t transfer(const struct file *f, uint64_t off, uint8_t *buf, uint64
 	return (int64_t)done;
 }
 
+static struct fs_stats stats;
+
+static void count(uint64_t *calls, uint64_t *bytes, uint64_t *cycles, int64_t moved, uint64_t t0)
+{
+	__atomic_fetch_add(calls, 1, __ATOMIC_RELAXED);
+	if (moved > 0)
+		__atomic_fetch_add(bytes, (uint64_t)moved, __ATOMIC_RELAXED);
+	__atomic_fetch_add(cycles, __builtin_ia32_rdtsc() - t0, __ATOMIC_RELAXED);
+}
+
 int64_t file_read(struct file *f, uint64_t off, void *buf, uint64_t len)
 {
+	uint64_t t0 = __builtin_ia32_rdtsc();
 	int64_t n = clamp_span(f, off, len);
 
-	return n <= 0 ? n : transfer(f, off, buf, (uint64_t)n, false);
+	if (n > 0)
+		n = transfer(f, off, buf, (uint64_t)n, false);
+	count(&stats.read_calls, &stats.bytes_read, &stats.read_cycles, n, t0);
+	return n;
 }
 
 int64_t file_write(struct file *f, uint64_t off, const void *buf, uint64_t len)
 {
+	uint64_t t0 = __builtin_ia32_rdtsc();
 	int64_t n = clamp_span(f, off, len);
 
 	/* transfer() only reads from buf when write is true. */
-	return n <= 0 ? n : transfer(f, off, (uint8_t *)(uintptr_t)buf, (uint64_t)n, true);
+	if (n > 0)
+		n = transfer(f, off, (uint8_t *)(uintptr_t)buf, (uint64_t)n, true);
+	count(&stats.write_calls, &stats.bytes_written, &stats.write_cycles, n, t0);
+	return n;
+}
+
+void fs_get_stats(struct fs_stats *out)
+{
+	out->read_calls = __atomic_load_n(&stats.read_calls, __ATOMIC_RELAXED);
+	out->write_calls = __atomic_load_n(&stats.write_calls, __ATOMIC_RELAXED);
+	out->bytes_read = __atomic_load_n(&stats.bytes_read, __ATOMIC_RELAXED);
+	out->bytes_written = __atomic_load_n(&stats.bytes_written, __ATOMIC_RELAXED);
+	out->read_cycles = __atomic_load_n(&stats.read_cycles, __ATOMIC_RELAXED);
+	out->write_cycles = __atomic_load_n(&stats.write_cycles, __ATOMIC_RELAXED);
 }
 
 enum fs_error fs_sync(void)

@@ -32,8 +32,21 @@ int64_t file_read(struct file *f, uint64_t off, void *buf, uint64_t len);
 int64_t file_write(struct file *f, uint64_t off, const void *buf, uint64_t len);
 /* The file's fixed size in bytes. */
 uint64_t file_size(const struct file *f);
-/* Flushes the device's write cache; call before the machine stops. */
+/* The device sector where the file's contiguous extent starts (0 for NULL); for tests that look at the raw disk. */
+uint64_t file_first_sector(const struct file *f);
+/* Flushes the device (in the kernel: the block cache, then the disk); call before the machine stops. */
 enum fs_error fs_sync(void);
 /* A short English description of an error code. */
 const char *fs_strerror(enum fs_error e);
+
+/* What file_read and file_write have done since boot, for benchmarks. The
+ * cycles are TSC cycles spent inside the calls (all threads summed). */
+struct fs_stats {
+	uint64_t read_calls, write_calls;
+	uint64_t bytes_read, bytes_written;
+	uint64_t read_cycles, write_cycles;
+};
+
+/* Copies the counters into *out (each one is read atomically, not all at once). */
+void fs_get_stats(struct fs_stats *out);
 #endif

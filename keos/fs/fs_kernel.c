@@ -1,5 +1,11 @@
-/* The file system in the kernel: storage_init finds the virtio-blk disk and
- * mounts it; storage_shutdown flushes it on the way out.
+/* The file system in the kernel: storage_init finds the virtio-blk disk,
+ * puts the block cache (keos/fs/bcache.c, STORAGE_CACHE_EXTENTS extents of
+ * 64 KiB) in front of it and mounts the cached device; storage_shutdown
+ * flushes the cache and the disk on the way out. Data written through the
+ * file system is on the disk only after fs_sync or storage_shutdown (or
+ * once the cache evicts it). The cache's memory is allocated once, at the
+ * first storage_init (at boot), and kept: the disk stays mounted until the
+ * machine stops.
  *
  * storage_init runs its work once; a concurrent caller waits (yielding) for
  * the first one's result, so tests may call it freely before the boot code
@@ -14,11 +20,18 @@
 #include "keos/fs/storage.h"
 #include "keos/arch/cpu.h"
 #include "keos/dev/virtio_blk.h"
+#include "keos/fs/bcache.h"
 #include "keos/fs/fs_format.h"
 #include "keos/lib/printk.h"
+#include "keos/mm/palloc.h"
 #include "keos/sync/spinlock.h"
 #include "keos/thread/thread.h"
 #include <string.h>
+
+/* 2 MiB: room for several sequential streams and the lazy pager's image,
+ * and smaller than the benchmark files, so they measure the disk. */
+#define STORAGE_CACHE_EXTENTS 32u
+#define STORAGE_CACHE_PAGES (STORAGE_CACHE_EXTENTS * BCACHE_EXTENT_BYTES / PAGE_SIZE)
 
 enum init_state { NOT_STARTED, RUNNING, DONE };
 
@@ -26,6 +39,8 @@ static struct spinlock lock = SPINLOCK_INIT("storage");
 static enum init_state state;
 static enum fs_error result;
 static struct blockdev *disk;
+static struct bcache cache;
+static bool cached;           /* the cache is in front of disk */
 static bool flushing;
 
 /* The file count, from the superblock fs_mount has just validated. */
@@ -55,7 +70,12 @@ static enum fs_error find_and_mount(void)
 		return FS_ERR_IO;
 	}
 	disk = d;
-	e = fs_mount(d);
+	void *mem = page_alloc_run(STORAGE_CACHE_PAGES);
+	if (mem && bcache_init(&cache, d, mem, STORAGE_CACHE_EXTENTS) == 0)
+		cached = true;
+	else
+		printk("fs: no memory for the block cache; the disk is used uncached\n");
+	e = fs_mount(cached ? &cache.dev : d);
 	if (e) {
 		printk("fs: cannot mount the virtio-blk disk (%lu sectors): %s: %s\n",
 		       (unsigned long)d->nsectors, fs_strerror(e), fs_mount_detail());
@@ -97,6 +117,11 @@ enum fs_error storage_init(void)
 struct blockdev *storage_blockdev(void)
 {
 	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == DONE ? disk : NULL;
+}
+
+struct bcache *storage_cache(void)
+{
+	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == DONE && cached ? &cache : NULL;
 }
 
 /* The flush itself; the caller has excluded recursion. */

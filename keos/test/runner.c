@@ -82,7 +82,7 @@ static void test_thread(void *arg)
  * failures that check this runner, and tests that need a disk image
  * attached (tools/run_kernel_tests.sh --drive, mk/storage.mk). */
 static const char *const opt_in_prefixes[] = {
-	"selftest_", "storage_", "storagebad_", "project3_", "project3bad_", "project4_",
+	"selftest_", "storage_", "storagebad_", "storagecrash_", "project3_", "project3bad_", "project4_",
 	"project4bench_", "project4hostile_",
 };
 

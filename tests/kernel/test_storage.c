@@ -20,6 +20,7 @@
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/thread/thread.h"
+#include "tests/kernel/storage_fixtures.h"
 #include <string.h>
 
 /* lines.txt: LINES_COUNT lines of LINE_LEN bytes, line i printed with LINE_FMT. */
@@ -40,29 +41,8 @@
 #define CONCURRENT_PASSES 6u
 #define HEX "0123456789abcdef"
 
-/* bench.bin: sector s starts with "bench sector %08u" (21 bytes). */
-#define BENCH_HEADER_FMT "bench sector %08u"
-#define BENCH_HEADER_LEN 21u
 #define BENCH_CHUNK (64u * 1024u)
 #define BENCH_SECTORS 8192u   /* STORAGE_BENCH_SECTORS in mk/storage.mk */
-
-static void need_storage(void)
-{
-	enum fs_error e = storage_init();
-
-	if (e)
-		ktest_fail(__FILE__, __LINE__, "no file system: %s (attach the image: make check-storage)",
-			   fs_strerror(e));
-}
-
-static struct file *open_or_fail(const char *name)
-{
-	struct file *f = fs_open(name);
-
-	if (!f)
-		ktest_fail(__FILE__, __LINE__, "fs_open(\"%s\") failed", name);
-	return f;
-}
 
 static char line_byte(uint64_t off)
 {
@@ -81,18 +61,9 @@ static int64_t check_lines(uint64_t off, const uint8_t *buf, uint64_t n)
 	return -1;
 }
 
-static void *alloc_or_fail(size_t n)
-{
-	void *p = kmalloc(n);
-
-	if (!p)
-		ktest_fail(__FILE__, __LINE__, "kmalloc(%zu) failed", n);
-	return p;
-}
-
 KTEST(storage_mounts_the_disk)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	struct virtio_blk_stats st;
 
@@ -108,17 +79,17 @@ KTEST(storage_mounts_the_disk)
 
 KTEST(storage_read_whole_fixture)
 {
-	need_storage();
+	storage_need();
 	char hello[64];
-	struct file *f = open_or_fail("hello.txt");
+	struct file *f = storage_open("hello.txt");
 
 	KASSERT_EQ(file_size(f), sizeof(HELLO_TEXT) - 1);
 	KASSERT_EQ(file_read(f, 0, hello, sizeof(hello)), sizeof(HELLO_TEXT) - 1);
 	KASSERT(!memcmp(hello, HELLO_TEXT, sizeof(HELLO_TEXT) - 1));
 
-	f = open_or_fail("lines.txt");
+	f = storage_open("lines.txt");
 	KASSERT_EQ(file_size(f), LINES_COUNT * LINE_LEN);
-	uint8_t *buf = alloc_or_fail(LINES_COUNT * LINE_LEN);
+	uint8_t *buf = storage_alloc(LINES_COUNT * LINE_LEN);
 	int64_t n = file_read(f, 0, buf, LINES_COUNT * LINE_LEN);
 	int64_t bad = check_lines(0, buf, LINES_COUNT * LINE_LEN);
 	kfree(buf);
@@ -128,8 +99,8 @@ KTEST(storage_read_whole_fixture)
 
 KTEST(storage_read_crosses_sectors)
 {
-	need_storage();
-	struct file *f = open_or_fail("lines.txt");
+	storage_need();
+	struct file *f = storage_open("lines.txt");
 	static const struct { uint32_t off, len; } spans[] = {
 		{ 500, 30 },      /* across the first sector boundary */
 		{ 511, 2 },
@@ -153,8 +124,8 @@ KTEST(storage_read_crosses_sectors)
 
 KTEST(storage_short_read_at_eof)
 {
-	need_storage();
-	struct file *f = open_or_fail("lines.txt");
+	storage_need();
+	struct file *f = storage_open("lines.txt");
 	uint64_t size = file_size(f);
 	uint8_t buf[100];
 
@@ -168,8 +139,8 @@ KTEST(storage_short_read_at_eof)
 
 KTEST(storage_bad_offset_is_an_error)
 {
-	need_storage();
-	struct file *f = open_or_fail("lines.txt");
+	storage_need();
+	struct file *f = storage_open("lines.txt");
 	uint64_t size = file_size(f);
 	uint8_t buf[16];
 
@@ -181,7 +152,7 @@ KTEST(storage_bad_offset_is_an_error)
 
 KTEST(storage_open_missing_is_null)
 {
-	need_storage();
+	storage_need();
 	KASSERT(fs_open("no-such-file") == NULL);
 	KASSERT(fs_open("") == NULL);
 	KASSERT(fs_open(NULL) == NULL);
@@ -192,9 +163,9 @@ KTEST(storage_open_missing_is_null)
  * with exactly those bytes replaced; returns what file_write returned. */
 static int64_t write_and_check(const char *name, uint64_t off, const void *data, uint64_t len)
 {
-	struct file *f = open_or_fail(name);
+	struct file *f = storage_open(name);
 	uint64_t size = file_size(f);
-	uint8_t *before = alloc_or_fail(size), *after = alloc_or_fail(size);
+	uint8_t *before = storage_alloc(size), *after = storage_alloc(size);
 	int64_t r0 = file_read(f, 0, before, size);
 	int64_t w = file_write(f, off, data, len);
 	int64_t r1 = file_read(f, 0, after, size);
@@ -216,14 +187,14 @@ static int64_t write_and_check(const char *name, uint64_t off, const void *data,
 
 KTEST(storage_write_pattern)
 {
-	need_storage();
+	storage_need();
 	KASSERT_EQ(write_and_check("scratch.txt", PATTERN_OFFSET, PATTERN_TEXT,
 				   sizeof(PATTERN_TEXT) - 1), sizeof(PATTERN_TEXT) - 1);
 }
 
 KTEST(storage_write_crosses_sectors)
 {
-	need_storage();
+	storage_need();
 	uint8_t data[CROSS_LEN];
 
 	for (uint32_t i = 0; i < CROSS_LEN; i++)
@@ -233,8 +204,8 @@ KTEST(storage_write_crosses_sectors)
 
 KTEST(storage_short_write_at_eof)
 {
-	need_storage();
-	struct file *f = open_or_fail("scratch.txt");
+	storage_need();
+	struct file *f = storage_open("scratch.txt");
 	char data[100];
 
 	memset(data, '#', sizeof(data));
@@ -304,7 +275,7 @@ out:
 
 KTEST(storage_concurrent_two_cpus)
 {
-	need_storage();
+	storage_need();
 	struct worker w[2] = { { .name = "scratch2.txt", .id = 0 }, { .name = "scratch3.txt", .id = 1 } };
 	struct thread *t[2];
 
@@ -323,7 +294,7 @@ KTEST(storage_concurrent_two_cpus)
 
 KTEST(storage_driver_checks_requests)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	uint8_t *buf = page_alloc();
 	char id[VIRTIO_BLK_ID_BYTES];
@@ -358,30 +329,19 @@ KTEST(storage_driver_checks_requests)
 	KASSERT(magic);
 }
 
-/* What qemu_exit runs on the way out: it must send the flush and return. */
+/* What qemu_exit runs on the way out: it must send the flush and return.
+ * After fs_sync the cache holds nothing dirty, so each call is one request. */
 KTEST(storage_shutdown_flushes)
 {
-	need_storage();
+	storage_need();
 	struct virtio_blk_stats before, after;
 
+	KASSERT_EQ(fs_sync(), FS_OK);
 	virtio_blk_get_stats(&before);
 	storage_shutdown();
 	storage_shutdown();
 	virtio_blk_get_stats(&after);
 	KASSERT_EQ(after.requests - before.requests, before.flush_supported ? 2 : 0);
-}
-
-/* Checks the sector headers of bench.bin in buf, which holds bytes from off. */
-static bool bench_ok(uint64_t off, const uint8_t *buf, uint64_t n)
-{
-	char hdr[BENCH_HEADER_LEN + 1];
-
-	for (uint64_t s = 0; s < n; s += SECTOR_SIZE) {
-		ksnprintf(hdr, sizeof(hdr), BENCH_HEADER_FMT, (unsigned)((off + s) / SECTOR_SIZE));
-		if (memcmp(buf + s, hdr, BENCH_HEADER_LEN))
-			return false;
-	}
-	return true;
 }
 
 /* bench.bin's first sector on the disk, found by its header (the fs has no
@@ -401,19 +361,19 @@ static uint64_t bench_first_sector(struct blockdev *d)
 
 KTEST(storage_driver_keeps_requests_in_flight)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	uint64_t first = bench_first_sector(d);
 	struct virtio_blk_stats st;
 	/* Not page-aligned and larger than one request: split per page and
 	 * over several requests, submitted before the first is waited for. */
 	uint32_t count = 1024;
-	uint8_t *raw = alloc_or_fail(count * SECTOR_SIZE + 64);
+	uint8_t *raw = storage_alloc(count * SECTOR_SIZE + 64);
 	uint8_t *buf = raw + 24;
 
 	KASSERT(first < d->nsectors);
 	int r = d->read(d, first, buf, count);
-	bool ok = r == 0 && bench_ok(0, buf, (uint64_t)count * SECTOR_SIZE);
+	bool ok = r == 0 && storage_bench_ok(0, buf, (uint64_t)count * SECTOR_SIZE);
 	kfree(raw);
 	virtio_blk_get_stats(&st);
 	KASSERT_EQ(r, 0);
@@ -440,7 +400,7 @@ static void sharer_main(void *arg)
 	for (uint32_t round = 0; round < 4 && s->ok; round++) {
 		uint64_t off = (uint64_t)(s->id * 4 + round) * 1000 % (BENCH_SECTORS - SHARE_SECTORS);
 		s->ok = d->read(d, s->first + off, buf, SHARE_SECTORS) == 0 &&
-			bench_ok(off * SECTOR_SIZE, buf, SHARE_SECTORS * SECTOR_SIZE);
+			storage_bench_ok(off * SECTOR_SIZE, buf, SHARE_SECTORS * SECTOR_SIZE);
 	}
 	kfree(buf);
 }
@@ -449,7 +409,7 @@ static void sharer_main(void *arg)
  * requests) and every read still lands in the right buffer. */
 KTEST(storage_driver_shares_slots)
 {
-	need_storage();
+	storage_need();
 	struct blockdev *d = storage_blockdev();
 	struct sharer s[SHARERS];
 	struct thread *t[SHARERS];
@@ -482,16 +442,17 @@ static void print_rate(const char *what, uint64_t bytes, uint64_t ticks)
 	       (unsigned long)ms, (unsigned long)(tenths / 10), (unsigned long)(tenths % 10));
 }
 
-/* Sequential reads of bench.bin through the file system, in 64 KiB calls
- * (what a guest's svirtb driver is compared against), then the same bytes
- * straight from the driver with 1 MiB calls (several requests in flight).
- * Passes repeat for a second (at most 64 of them): the timer ticks every 10 ms. */
+/* Sequential reads of bench.bin through the file system (and so the block
+ * cache, which is smaller than the file: every pass misses), in 64 KiB
+ * calls, then the same bytes straight from the driver with 1 MiB calls
+ * (several requests in flight, no copy). Passes repeat for a second (at
+ * most 64 of them): the timer ticks every 10 ms. */
 KTEST(storage_bench_sequential_read)
 {
-	need_storage();
-	struct file *f = open_or_fail("bench.bin");
+	storage_need();
+	struct file *f = storage_open("bench.bin");
 	uint64_t size = file_size(f), bytes = 0, t0, ticks;
-	uint8_t *buf = alloc_or_fail(BENCH_CHUNK);
+	uint8_t *buf = storage_alloc(BENCH_CHUNK);
 	bool ok = true;
 
 	KASSERT(size >= (2u << 20));
@@ -499,7 +460,7 @@ KTEST(storage_bench_sequential_read)
 	do {
 		for (uint64_t off = 0; off < size && ok; off += BENCH_CHUNK) {
 			int64_t n = file_read(f, off, buf, BENCH_CHUNK);
-			ok = n > 0 && bench_ok(off, buf, (uint64_t)n);
+			ok = n > 0 && storage_bench_ok(off, buf, (uint64_t)n);
 			bytes += n > 0 ? (uint64_t)n : 0;
 		}
 		ticks = timer_ticks() - t0;
@@ -510,7 +471,7 @@ KTEST(storage_bench_sequential_read)
 
 	struct blockdev *d = storage_blockdev();
 	uint32_t chunk_sectors = (1u << 20) / SECTOR_SIZE;
-	uint8_t *big = alloc_or_fail(1u << 20);
+	uint8_t *big = storage_alloc(1u << 20);
 	uint64_t first, sectors = size / SECTOR_SIZE;
 	struct virtio_blk_stats st;
 
@@ -521,7 +482,7 @@ KTEST(storage_bench_sequential_read)
 	do {
 		for (uint64_t s = 0; s + chunk_sectors <= sectors && ok; s += chunk_sectors) {
 			ok = d->read(d, first + s, big, chunk_sectors) == 0 &&
-			     bench_ok(s * SECTOR_SIZE, big, 1u << 20);
+			     storage_bench_ok(s * SECTOR_SIZE, big, 1u << 20);
 			bytes += 1u << 20;
 		}
 		ticks = timer_ticks() - t0;

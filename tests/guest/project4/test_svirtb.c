@@ -13,9 +13,6 @@
 #include "keos/test/ktest.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/x86.h"
-#include "keos/arch/guest.h"
-#include "keos/lib/printk.h"
-#include "kev/hypercall.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/mm/vm.h"
@@ -496,84 +493,4 @@ KTEST(svirtb_durable_write)
 	memcpy(last + in_last - 8, "TAILMARK", 8);
 	CHECK_IO(svirtb_write(&k.d, last_sector, last, in_last));
 	disk_close(&k);
-}
-
-/* The svirtb benchmark (not graded; needs the benchmark disk, a multi-MiB
- * disk_file: build/disk/project4-bench.img). Prints the exits each request
- * costs for batches of 1, 8, 64 and 512 one-sector requests, and sequential
- * read and write throughput over the whole disk. The host test that runs it
- * (project4bench_svirtb) sets the read throughput beside the host kernel's. */
-static uint64_t exits_so_far(void)
-{
-	return (uint64_t)guest_hypercall(KEV_HC_EXIT_COUNT, 0, 0, 0);
-}
-
-enum { BENCH_QSIZE = 1024, BENCH_CHUNK = 4096, BENCH_BATCH = 256 };
-
-static void bench_exits_per_request(struct disk *k, uint8_t *buf, struct svirtb_request *req)
-{
-	static const unsigned batches[] = { 1, 8, 64, 512 };
-	enum { N = 1024 };
-	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-		unsigned batch = batches[b];
-		for (size_t i = 0; i < N; i++)
-			req[i] = (struct svirtb_request){ buf + i * SECTOR, SECTOR, i };
-		uint64_t before = exits_so_far();
-		for (size_t i = 0; i < N; i += batch)
-			CHECK_IO(svirtb_read_many(&k->d, req + i, batch));
-		uint64_t exits = exits_so_far() - before - 1;   /* minus the second count */
-		printk("svirtb bench: batches of %3u sectors: %lu.%02lu exits per request\n", batch,
-		       exits / N, exits % N * 100 / N);
-	}
-}
-
-/* Reads (or writes back) the whole disk in 4 KiB requests, 256 per kick, as
- * often as it takes to fill at least half a second; returns KB/s. */
-static uint64_t bench_sequential(struct disk *k, uint8_t *buf, size_t len, struct svirtb_request *req,
-                                 bool write, uint64_t *bytes_out, uint64_t *ticks_out)
-{
-	size_t n = len / BENCH_CHUNK;
-	uint64_t bytes = 0, start = timer_ticks();
-	do {
-		for (size_t i = 0; i < n; i += BENCH_BATCH) {
-			size_t batch = n - i < BENCH_BATCH ? n - i : BENCH_BATCH;
-			for (size_t j = 0; j < batch; j++)
-				req[j] = (struct svirtb_request){ buf + (i + j) * BENCH_CHUNK, BENCH_CHUNK,
-				                                  (i + j) * (BENCH_CHUNK / SECTOR) };
-			CHECK_IO(write ? svirtb_write_many(&k->d, req, batch) : svirtb_read_many(&k->d, req, batch));
-		}
-		bytes += n * BENCH_CHUNK;
-	} while (timer_ticks() - start < TIMER_HZ / 2);
-	uint64_t ticks = timer_ticks() - start;
-	*bytes_out = bytes;
-	*ticks_out = ticks;
-	return bytes * TIMER_HZ / 1024 / (ticks ? ticks : 1);
-}
-
-KTEST(svirtb_bench)
-{
-	struct disk k;
-	k.ring = page_alloc_run((BENCH_QSIZE * sizeof(struct virt_queue_entry) + PAGE_SIZE - 1) / PAGE_SIZE);
-	KASSERT(k.ring != NULL);
-	CHECK_IO(svirtb_realize(&k.d, regs(), k.ring, BENCH_QSIZE));
-	size_t disk = disk_size(&k), len = disk / BENCH_CHUNK * BENCH_CHUNK;
-	printk("svirtb bench: disk_file is %zu bytes\n", disk);
-	KASSERT(len >= (1u << 20));
-	size_t pages = len / PAGE_SIZE;
-	uint8_t *buf = page_alloc_run(pages);
-	struct svirtb_request *req = kmalloc(1024 * sizeof(*req));
-	KASSERT(buf != NULL && req != NULL);
-	bench_exits_per_request(&k, buf, req);
-	uint64_t bytes, ticks;
-	uint64_t rd = bench_sequential(&k, buf, len, req, false, &bytes, &ticks);
-	printk("svirtb bench: sequential read of %zu KiB: %lu KiB in %lu ms: %lu KB/s\n",
-	       len / 1024, bytes / 1024, ticks * 1000 / TIMER_HZ, rd);
-	/* Writes back what was just read: the disk ends as it started. */
-	uint64_t wr = bench_sequential(&k, buf, len, req, true, &bytes, &ticks);
-	printk("svirtb bench: sequential write of %zu KiB: %lu KiB in %lu ms: %lu KB/s\n",
-	       len / 1024, bytes / 1024, ticks * 1000 / TIMER_HZ, wr);
-	kfree(req);
-	page_free_run(buf, pages);
-	svirtb_finish(&k.d);
-	page_free_run(k.ring, (BENCH_QSIZE * sizeof(struct virt_queue_entry) + PAGE_SIZE - 1) / PAGE_SIZE);
 }
