@@ -105,3 +105,10 @@ bool probe_vm_stopping(struct probe *p)
 	struct vm *vm = p->vm;
 	return vm_stopping(vm) || vm_past_deadline(vm);
 }
+
+void *probe_page(struct probe *p, gpa_t gpa, bool write)
+{
+	if (!probe_range_is_ram(p, gpa, 1))
+		return NULL;
+	return translate(p->vm, gpa, write);
+}

@@ -22,4 +22,11 @@ bool probe_range_is_ram(struct probe *p, gpa_t gpa, uint64_t len);
 /* True once the VM is ending (it exited, failed, or ran past its deadline):
  * a device in the middle of long work on its behalf should stop. */
 bool probe_vm_stopping(struct probe *p);
+/* The host address of guest RAM's byte at gpa, for a device that moves data
+ * straight between guest memory and elsewhere (a file) without a copy of
+ * its own: the bytes from gpa to the end of its guest page are contiguous
+ * there; the next guest page is elsewhere. NULL unless gpa is guest RAM (and
+ * the nested table lets the guest write the page, if write). Valid while the
+ * VM exists: kev never takes a RAM page away from a VM. */
+void *probe_page(struct probe *p, gpa_t gpa, bool write);
 #endif

@@ -51,14 +51,15 @@
  * byte offset sector * 512 does not overflow; [addr, addr + size) does not
  * wrap, is all guest RAM and misses the register page, all checked before a
  * byte moves, so a rejected entry has no effect. Data moves in chunks that
- * never cross a guest page, through a one-page bounce buffer and the probe
- * (contiguous guest pages need not be contiguous on the host). disk_file is
- * only touched inside [0, file_size): a transfer that runs past its end moves
+ * never cross a guest page, file_read or file_write working straight on the
+ * host page behind each guest page (probe_page; contiguous guest pages need
+ * not be contiguous on the host). disk_file is only touched inside
+ * [0, file_size): a transfer that runs past its end moves
  * the bytes that exist and leaves the rest of the buffer untouched, which is
  * not an error.
  *
  * Locking and bounds. dev->lock, a mutex, is held from the start of handle
- * to its end, so the register state, the fetcher and the bounce buffer have
+ * to its end, so the register state and the fetcher have
  * one owner at a time even when two vCPUs write registers at once (the second
  * sleeps until the first is done). It is a mutex, not a spinlock, because a
  * drain is long: interrupts stay on, the host keeps scheduling other threads
@@ -94,8 +95,7 @@ struct simple_virtio_dev *simple_virtio_new(void)
 		return NULL;
 	}
 	dev->regs = page_alloc();
-	dev->bounce = page_alloc();
-	if (dev->regs == NULL || dev->bounce == NULL) {
+	if (dev->regs == NULL) {
 		printk("svirtb: no memory for the register page\n");
 		simple_virtio_free(dev);
 		return NULL;
@@ -116,8 +116,6 @@ void simple_virtio_free(struct simple_virtio_dev *dev)
 		return;
 	if (dev->regs != NULL)
 		page_free(dev->regs);
-	if (dev->bounce != NULL)
-		page_free(dev->bounce);
 	kfree(dev);
 }
 
@@ -289,6 +287,7 @@ static void write_status(struct simple_virtio_dev *dev, struct probe *p, uint32_
 static bool transfer(struct simple_virtio_dev *dev, struct probe *p,
                      const struct virt_queue_entry *e, uint32_t index)
 {
+	bool to_disk = e->cmd == VIRT_QUEUE_CMD_WRITE;
 	uint64_t pos = e->sector * SVIRTB_SECTOR_SIZE;
 	uint64_t fsize = file_size(dev->disk);
 	uint64_t n = pos >= fsize ? 0 : fsize - pos;
@@ -300,26 +299,20 @@ static bool transfer(struct simple_virtio_dev *dev, struct probe *p,
 		uint64_t chunk = GUEST_PAGE_SIZE - (ga & (GUEST_PAGE_SIZE - 1));
 		if (chunk > n - done)
 			chunk = n - done;
-		int64_t moved;
-		if (e->cmd == VIRT_QUEUE_CMD_WRITE) {
-			if (!probe_read(p, ga, dev->bounce, chunk)) {
-				guest_error(dev, "entry %u: guest buffer at %#llx unreadable", index,
-				            (unsigned long long)ga);
-				return false;
-			}
-			moved = file_write(dev->disk, pos + done, dev->bounce, chunk);
-		} else {
-			moved = file_read(dev->disk, pos + done, dev->bounce, chunk);
-		}
-		if (moved != (int64_t)chunk) {
-			guest_error(dev, "entry %u: disk_file %s at byte %llu failed (%lld)", index,
-			            e->cmd == VIRT_QUEUE_CMD_WRITE ? "write" : "read",
-			            (unsigned long long)(pos + done), (long long)moved);
+		/* The host page behind this guest page: disk_file reads straight
+		 * into it, or writes straight from it. */
+		uint8_t *buf = probe_page(p, ga, !to_disk);
+		if (buf == NULL) {
+			guest_error(dev, "entry %u: guest buffer at %#llx %s", index, (unsigned long long)ga,
+			            to_disk ? "unreadable" : "unwritable");
 			return false;
 		}
-		if (e->cmd == VIRT_QUEUE_CMD_READ && !probe_write(p, ga, dev->bounce, chunk)) {
-			guest_error(dev, "entry %u: guest buffer at %#llx unwritable", index,
-			            (unsigned long long)ga);
+		int64_t moved = to_disk ? file_write(dev->disk, pos + done, buf, chunk)
+		                        : file_read(dev->disk, pos + done, buf, chunk);
+		if (moved != (int64_t)chunk) {
+			guest_error(dev, "entry %u: disk_file %s at byte %llu failed (%lld)", index,
+			            to_disk ? "write" : "read", (unsigned long long)(pos + done),
+			            (long long)moved);
 			return false;
 		}
 		done += chunk;
@@ -474,9 +467,11 @@ static uint64_t answer_read(struct simple_virtio_dev *dev, const struct mmio_inf
  *     (vq_fetcher_pop / vq_fetcher_ack): cmd 0 reads size bytes of disk_file
  *     at sector * 512 into the guest buffer at addr, cmd 1 writes them from
  *     the buffer to disk_file. Check the whole buffer before moving a byte
- *     (vq_guest_range_ok: its cost does not grow with size). Copy guest
- *     memory only with probe_read / probe_write, in chunks that do not cross
- *     a guest page, through dev->bounce. Past the end of disk_file, move only
+ *     (vq_guest_range_ok: its cost does not grow with size). Reach guest
+ *     memory only through the probe, in chunks that do not cross a guest
+ *     page: probe_page gives the host address of the chunk (writable, when
+ *     the disk reads into it), and file_read / file_write move the bytes
+ *     straight between it and disk_file. Past the end of disk_file, move only
  *     the bytes that exist. Store the new queue_tail in dev->regs. When
  *     vq_fetcher_pop returns VQ_ERR_STOPPED the VM is ending: stop draining,
  *     quietly (it is not a guest error).

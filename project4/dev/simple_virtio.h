@@ -34,8 +34,6 @@ struct simple_virtio_dev {
 	 * regs->status is READY. */
 	struct virt_queue_fetcher vq;
 	struct file *disk;
-	/* One guest page of data in flight between disk_file and guest RAM. */
-	uint8_t *bounce;
 	/* attach's steps done so far, so that attach never maps the page twice. */
 	bool mapped;
 	bool registered;
