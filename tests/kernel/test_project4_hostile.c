@@ -6,8 +6,12 @@
  *     the longest gap between two wake-ups; the bound is HOST_LATENCY_MAX_MS.
  *     A correct device keeps interrupts on during its drain (a mutex, not a
  *     spinlock), so a ready host thread waits at most a time slice (one tick,
- *     10 ms) plus the emulator's noise; a device that drained with interrupts
- *     off froze a CPU for the whole doorbell (seconds to minutes).
+ *     10 ms) plus the emulator's own stalls: QEMU's threads share two host
+ *     cores with the rest of the machine, and gaps of up to about 200 ms
+ *     were measured on a loaded machine. A device that drained with
+ *     interrupts off would freeze its CPU until the VM's deadline (3 s, since
+ *     the ring stops at the deadline), and did for the whole doorbell before
+ *     (tens of seconds): the bound sits between the two.
  *   - the VM, given a deadline of VM_DEADLINE_S, must stop with a timeout no
  *     later than VM_STOP_SLACK_MS after it, although its vCPU 0 is inside
  *     a drain: the ring stops handing out entries once the VM is ending.
@@ -26,8 +30,8 @@
 #include "tests/kernel/guest_harness.h"
 
 #define VM_DEADLINE_S 3
-#define VM_STOP_SLACK_MS 1000
-#define HOST_LATENCY_MAX_MS 250
+#define VM_STOP_SLACK_MS 2000
+#define HOST_LATENCY_MAX_MS 1000
 
 struct latency_probe {
 	volatile bool stop;
