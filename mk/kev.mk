@@ -44,6 +44,9 @@ bench-kev: $(BUILD)/keos-test.elf
 # Virtual interrupts, per-vCPU x87/SSE state and the diagnosis of a VM that hangs.
 KERNEL_SRCS += kev/vcpu_irq.c kev/vcpu_fpu.c kev/vm_hang.c
 
+# Devices own MSRs, add CPUID features and stop their timers through kev/device_hooks.h.
+KERNEL_SRCS += kev/device_hooks.c
+
 # Kernel tests of interrupts, x87/SSE isolation and hangs, with their guests
 # (embedded by tests/guests/images.S too).
 KEV_IRQ_GUESTS := irq_window irq_priority irq_redeliver irq_flood irq_hlt fpu hang

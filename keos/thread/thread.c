@@ -16,6 +16,7 @@
 #include "keos/arch/trap.h"
 #include "keos/arch/x86.h"
 #include "keos/thread/hrtimer.h"
+#include "keos/dev/x2apic_timer.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/sync/spinlock.h"
@@ -374,7 +375,8 @@ void sched_timer_tick(void)
 {
 	struct cpu *c = cpu_current();
 	c->ticks++;
-	if (c->id == 0) {
+	/* Under kev the tick count follows the TSC: thread_yield updates it. */
+	if (c->id == 0 && !keos_is_guest()) {
 		spin_lock(&sched_lock);
 		ticks++;
 		wake_sleepers();
@@ -384,18 +386,35 @@ void sched_timer_tick(void)
 		thread_yield();
 }
 
+/* True if a timer interrupt ends a hlt on this CPU: always on the host, and
+ * under kev only with the x2APIC timer. */
+static bool ticks_wake_hlt(void)
+{
+	return !keos_is_guest() || guest_has_x2apic_timer();
+}
+
 static void idle_loop(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		if (keos_is_guest()) {
-			pause();      /* no interrupt would end a hlt under kev */
-		} else {
+		if (ticks_wake_hlt()) {
 			sti();
 			hlt();
+		} else {
+			pause();      /* nothing would end a hlt: kev without an x2APIC */
 		}
 		thread_yield();
 	}
+}
+
+/* Starts this CPU's timer interrupt: the local APIC's on the host, the
+ * x2APIC TSC-deadline timer under kev when there is one, none otherwise. */
+static void start_tick(void)
+{
+	if (!keos_is_guest())
+		hrtimer_cpu_start();
+	else if (guest_has_x2apic_timer())
+		x2apic_timer_cpu_start();
 }
 
 static struct thread *adopt_boot_thread(struct cpu *c, const char *name)
@@ -416,8 +435,7 @@ void sched_init(void)
 	c->idle = thread_alloc("idle0", 0, idle_loop, NULL, NULL, NULL);
 	if (!c->idle)
 		panic("no memory for the idle thread");
-	if (!keos_is_guest())
-		hrtimer_cpu_start();
+	start_tick();
 	sti();
 }
 
@@ -425,8 +443,7 @@ void sched_start_ap(void)
 {
 	struct cpu *c = cpu_current();
 	c->idle = adopt_boot_thread(c, "idle");
-	if (!keos_is_guest())
-		hrtimer_cpu_start();
+	start_tick();
 	idle_loop(NULL);
 	__builtin_unreachable();
 }

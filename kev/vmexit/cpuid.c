@@ -3,8 +3,9 @@
  * What changes: the hypervisor-present bit (leaf 1 ECX bit 31) is set and the
  * initial APIC ID is the vCPU's index; SVM is hidden (leaf 0x80000001 ECX
  * bit 2, leaf 0x8000000A empty) since the guest cannot use it; leaves
- * 0x40000000.. identify kev ("KeVKeVKeVKeV", hypercall ABI version). CPUID
- * is always 2 bytes (0f a2). */
+ * 0x40000000.. identify kev ("KeVKeVKeVKeV", hypercall ABI version). Last,
+ * the VM's devices edit the answer (kev/device_hooks.h: x2APIC and
+ * TSC-deadline only for a VM with the device). CPUID is always 2 bytes (0f a2). */
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
 #include "kev/hypercall.h"
@@ -59,6 +60,7 @@ static enum vmexit_verdict cpuid_handle(struct vmexit_controller *ctl, struct vc
 		return VMEXIT_PASS;
 	uint64_t *gpr = v->state.gpr;
 	struct cpuid_regs r = guest_cpuid(v, (uint32_t)gpr[GPR_RAX], (uint32_t)gpr[GPR_RCX]);
+	vm_cpuid_apply(v, (uint32_t)gpr[GPR_RAX], (uint32_t)gpr[GPR_RCX], &r);
 	gpr[GPR_RAX] = r.eax;
 	gpr[GPR_RBX] = r.ebx;
 	gpr[GPR_RCX] = r.ecx;

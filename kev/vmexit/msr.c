@@ -5,9 +5,11 @@
  * RDMSR/WRMSR of any other MSR lands here. An MSR in the table is emulated;
  * any other is passed on, and unhandled it stops the VM with a report naming
  * the MSR (a guest that needs it shows up at once instead of reading junk).
+ * An MSR a device registered (kev/device_hooks.h) goes to the device first.
  * RDMSR and WRMSR are 2 bytes long (0f 32, 0f 30). */
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
+#include "kev/vm.h"
 #include "kev/vmcb.h"
 #include "keos/arch/x86.h"
 
@@ -87,12 +89,42 @@ static void msr_write(struct vcpu *v, const struct msr_entry *m, uint64_t value)
 	}
 }
 
+/* An MSR a device owns: the device answers; kev moves RIP or injects #GP(0). */
+static enum vmexit_verdict device_msr(struct vcpu *v, const struct exit_reason *e,
+                                      const struct vm_msr_owner *o)
+{
+	uint64_t *gpr = v->state.gpr;
+	bool write = e->u.msr.write;
+	uint64_t value = write ? (gpr[GPR_RDX] << 32) | (uint32_t)gpr[GPR_RAX] : 0;
+	switch (o->handle(v, e->u.msr.index, write, &value, o->ctx)) {
+	case VM_MSR_OK:
+		if (!write) {
+			gpr[GPR_RAX] = (uint32_t)value;
+			gpr[GPR_RDX] = value >> 32;
+		}
+		vcpu_skip(v, write ? INSN_LEN_WRMSR : INSN_LEN_RDMSR);
+		return VMEXIT_RESUME;
+	case VM_MSR_GP:
+		vcpu_inject_exception(v, X86_EXC_GP, true, 0);
+		return VMEXIT_RESUME;
+	case VM_MSR_STOP:
+		break;
+	}
+	if (!vm_stopping(v->vm))
+		vcpu_fail(v, VM_ERR_DEVICE, "%s of MSR %#x: the device stopped the VM without saying why",
+		          write ? "WRMSR" : "RDMSR", e->u.msr.index);
+	return VMEXIT_STOP;
+}
+
 static enum vmexit_verdict msr_handle(struct vmexit_controller *ctl, struct vcpu *v,
                                       const struct exit_reason *e)
 {
 	(void)ctl;
 	if (e->code != SVM_EXIT_MSR)
 		return VMEXIT_PASS;
+	const struct vm_msr_owner *owner = vm_msr_owner(v->vm, e->u.msr.index);
+	if (owner)
+		return device_msr(v, e, owner);
 	const struct msr_entry *m = lookup(e->u.msr.index);
 	if (!m)
 		return VMEXIT_PASS;
