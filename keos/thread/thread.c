@@ -9,7 +9,13 @@
  *
  * Lifetime: an exiting thread is DYING while still on its stack; the next
  * thread on that CPU marks it ZOMBIE and either wakes its joiner, which
- * frees it, or frees it at once if it was detached. */
+ * frees it, or frees it at once if it was detached.
+ *
+ * The tick: the local APIC timer on the host (keos/thread/hrtimer.c), the
+ * x2APIC TSC-deadline timer under kev when the VM has one
+ * (keos/dev/x2apic_timer.c); without either (kev without an x2APIC) threads
+ * switch only when they block or yield, and idle CPUs spin instead of
+ * halting, since nothing would end the hlt. */
 #include "keos/thread/thread.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/guest.h"
@@ -356,8 +362,9 @@ static void wake_sleepers(void)
 }
 
 
-/* Without a timer interrupt (under kev), the tick count follows the TSC and
- * sleepers are woken whenever a CPU passes through the scheduler. */
+/* Under kev the tick count follows the TSC (whether or not an x2APIC timer
+ * ticks) and sleepers are woken whenever a CPU passes through the scheduler:
+ * at each tick with the x2APIC, when threads block or yield without it. */
 static void guest_clock_update(void)
 {
 	uint64_t now = rdtsc() / guest_tsc_per_tick();
@@ -393,17 +400,37 @@ static bool ticks_wake_hlt(void)
 	return !keos_is_guest() || guest_has_x2apic_timer();
 }
 
+/* True if a ready thread may run on cpu. */
+static bool work_for(int cpu)
+{
+	spin_lock(&sched_lock);
+	bool any = false;
+	for (struct thread *t = runq_head; t && !any; t = t->next)
+		any = t->pinned_cpu < 0 || t->pinned_cpu == cpu;
+	spin_unlock(&sched_lock);
+	return any;
+}
+
+/* Runs whatever is ready, then halts until the next interrupt. The check
+ * comes after the yield: the switch back to this thread may itself have
+ * queued one (finish_switch wakes the joiner of a thread that just died),
+ * and only a tick would end the hlt. Interrupts stay off from the check to
+ * the hlt (sti's shadow covers it), so a wake-up by an interrupt cannot fall
+ * in between. */
 static void idle_loop(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		if (ticks_wake_hlt()) {
-			sti();
-			hlt();
-		} else {
-			pause();      /* nothing would end a hlt: kev without an x2APIC */
-		}
 		thread_yield();
+		if (!ticks_wake_hlt()) {
+			pause();      /* nothing would end a hlt: kev without an x2APIC */
+			continue;
+		}
+		cli();
+		if (work_for(cpu_current()->id))
+			sti();
+		else
+			__asm__ volatile("sti; hlt" ::: "memory");
 	}
 }
 

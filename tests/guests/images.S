@@ -26,3 +26,4 @@ kev_guest_\name\()_end:
 	guest irq_hlt
 	guest fpu
 	guest hang
+	guest msr_device
