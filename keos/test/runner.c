@@ -83,7 +83,7 @@ static void test_thread(void *arg)
  * attached (tools/run_kernel_tests.sh --drive, mk/storage.mk). */
 static const char *const opt_in_prefixes[] = {
 	"selftest_", "storage_", "storagebad_", "project3_", "project3bad_", "project4_",
-	"project4bench_",
+	"project4bench_", "project4hostile_",
 };
 
 static bool starts_with(const char *s, const char *prefix)
