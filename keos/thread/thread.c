@@ -27,6 +27,7 @@
 #include "keos/mm/palloc.h"
 #include "keos/sync/spinlock.h"
 #include "keos/lib/printk.h"
+#include <stddef.h>
 #include <string.h>
 
 static struct spinlock sched_lock = SPINLOCK_INIT("sched");
@@ -40,9 +41,19 @@ static void guest_clock_update(void);
 
 void thread_switch(struct thread *from, struct thread *to);
 
+/* A field of this CPU's struct cpu, read by one %gs-relative instruction.
+ * cpu_current()->field is two loads: a thread preempted between them may
+ * resume on another CPU and read that CPU's field (its current thread, its
+ * lock depth). */
+#define THIS_CPU_READ(field) ({                                                  \
+	__typeof__(((struct cpu *)0)->field) v_;                                 \
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(v_) : "i"(offsetof(struct cpu, field))); \
+	v_;                                                                      \
+})
+
 struct thread *thread_current(void)
 {
-	return cpu_current()->current;
+	return THIS_CPU_READ(current);
 }
 
 uint64_t timer_ticks(void)
@@ -106,9 +117,9 @@ static void finish_switch(struct cpu *c)
  * scheduler state changes, so the failure leaves the queues consistent. */
 static void check_may_block(int locks_allowed)
 {
-	struct cpu *c = cpu_current();
-	if (c->intr_depth > locks_allowed)
-		panic("thread '%s' would sleep while holding a spinlock", c->current->name);
+	/* A depth above 0 means interrupts are off: no migration between the reads. */
+	if (THIS_CPU_READ(intr_depth) > locks_allowed)
+		panic("thread '%s' would sleep while holding a spinlock", thread_current()->name);
 }
 
 /* Switches to the next thread; the caller holds sched_lock (and nothing else)
@@ -145,8 +156,9 @@ static void thread_start(void)
 	struct cpu *c = cpu_current();
 	finish_switch(c);
 	c->intr_were_on = true;
-	spin_unlock(&sched_lock);
+	/* Before the unlock: from there on a tick may move this thread to another CPU. */
 	struct thread *t = c->current;
+	spin_unlock(&sched_lock);
 	t->fn(t->arg);
 	thread_exit(0);
 }
@@ -279,6 +291,9 @@ void thread_sleep(uint64_t n)
 
 void thread_fail_current(const char *file, int line, const char *msg)
 {
+	/* Interrupts off first: the per-CPU state read below must be this CPU's
+	 * (a tick could move a thread that reports with interrupts on). */
+	cli();
 	struct cpu *c = cpu_current();
 	struct thread *t = c ? c->current : NULL;
 	if (!t || !t->on_fail)

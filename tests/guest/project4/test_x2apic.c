@@ -119,6 +119,15 @@ static void take_timer(void)
 	x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, 0);
 }
 
+/* The private IDT, keos's tick stopped, the LVT timer set to lvt, interrupts on. */
+static void own_timer(uint32_t lvt)
+{
+	test_idt_enter();
+	take_timer();
+	x2t_wrmsr(X2APIC_MSR_LVT_TIMER, lvt);
+	sti();
+}
+
 /* How many times vector was delivered to the private IDT. */
 static unsigned delivered(uint8_t vector)
 {
@@ -189,6 +198,14 @@ static void report(const struct checks *c)
 		ktest_fail(__FILE__, c->line, "check failed: %s", c->failed);
 }
 
+/* Gives the timer back to keos (own_timer's end), then reports the first failed check. */
+static void give_timer_back(const struct checks *c)
+{
+	take_timer();
+	test_idt_leave();
+	report(c);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -240,13 +257,15 @@ static void rate_observe(uint64_t deadline, uint64_t now)
 
 /* 51 ticks on vCPU 0, timed with the TSC: none fires before the deadline
  * keos armed; the median interval between two ticks is the period within
- * 10 %; and the tick closest to its deadline is less than a tenth of a
+ * 20 %; and the tick closest to its deadline is less than a tenth of a
  * period late, so the device fires at the deadline, not some fixed time
  * after it. Medians and minimums, not means: under TCG the host sometimes
  * does not run this QEMU for tens of milliseconds (other QEMUs share the
- * cores), which delays a few ticks by up to 80 ms. Measured on the shared
- * 2-core machine at a load average of 4-5, five runs: median interval
- * 9995-10108 us, smallest lateness 27-68 us, largest 4-82 ms. */
+ * cores), which delays a few ticks by up to 80 ms and drops some (keos
+ * drops a tick more than a period late). Measured on the shared 2-core
+ * machine at a load average of 4-5: median interval 9995-10332 us (3.3 %
+ * off at worst), smallest lateness 27-68 us, largest 4-82 ms; the bounds
+ * leave a margin of 6 and 15. */
 KTEST(x2apic_timer_rate)
 {
 	KASSERT(guest_has_x2apic_timer());
@@ -272,9 +291,9 @@ KTEST(x2apic_timer_rate)
 	printk("x2apic rate: %u intervals, period %lu us; interval min/median/max %lu/%lu/%lu us; "
 	       "lateness min/median/max %lu/%lu/%lu us\n", RATE_TICKS, us(period), us(gap[0]), us(median),
 	       us(gap[RATE_TICKS - 1]), us(late[0]), us(late[RATE_TICKS / 2]), us(late[RATE_TICKS]));
-	if (median < period - period / 10 || median > period + period / 10)
+	if (median < period - period / 5 || median > period + period / 5)
 		ktest_fail(__FILE__, __LINE__, "the median interval between ticks is %lu us, not %lu us "
-		           "within 10 %%", us(median), us(period));
+		           "within 20 %%", us(median), us(period));
 	if (late[0] >= period / 10)
 		ktest_fail(__FILE__, __LINE__, "every tick came at least %lu us after its deadline: the "
 		           "timer does not fire when the TSC reaches the deadline", us(late[0]));
@@ -378,6 +397,7 @@ KTEST(x2apic_balancing)
 static struct {
 	volatile int done;
 	volatile int wrong_cpu[BALANCE_VCPUS];
+	volatile int seen_instead[BALANCE_VCPUS];     /* the first other vCPU it found itself on */
 	volatile uint64_t ticks_seen[BALANCE_VCPUS];
 } aff;
 
@@ -385,9 +405,11 @@ static void pinned_worker(void *arg)
 {
 	int cpu = (int)(uintptr_t)arg;
 	uint64_t start = ticks_of(cpu);
-	while (ticks_of(cpu) - start < AFFINITY_TICKS && rdtsc() < give_up_at)
-		if (cpu_current()->id != cpu)
-			aff.wrong_cpu[cpu]++;
+	while (ticks_of(cpu) - start < AFFINITY_TICKS && rdtsc() < give_up_at) {
+		int here = cpu_current()->id;
+		if (here != cpu && aff.wrong_cpu[cpu]++ == 0)
+			aff.seen_instead[cpu] = here;
+	}
 	aff.ticks_seen[cpu] = ticks_of(cpu) - start;
 	__atomic_fetch_add(&aff.done, 1, __ATOMIC_ACQ_REL);
 }
@@ -419,8 +441,8 @@ KTEST(x2apic_affinity)
 	}
 	for (int i = 0; i < BALANCE_VCPUS; i++) {
 		if (aff.wrong_cpu[i])
-			ktest_fail(__FILE__, __LINE__, "the thread pinned to vCPU %d ran %d times elsewhere",
-			           i, aff.wrong_cpu[i]);
+			ktest_fail(__FILE__, __LINE__, "the thread pinned to vCPU %d found itself %d times "
+			           "elsewhere (first on vCPU %d)", i, aff.wrong_cpu[i], aff.seen_instead[i]);
 		if (aff.ticks_seen[i] < AFFINITY_TICKS)
 			ktest_fail(__FILE__, __LINE__, "vCPU %d took %lu of %d timer ticks while its pinned "
 			           "thread waited", i, aff.ticks_seen[i], AFFINITY_TICKS);
@@ -436,10 +458,7 @@ KTEST(x2apic_deadline)
 {
 	uint64_t period = x2apic_timer_period();
 	struct checks c = { 0 };
-	test_idt_enter();
-	take_timer();
-	x2t_wrmsr(X2APIC_MSR_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
-	sti();
+	own_timer(LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
 
 	CHECK(&c, fire_now());
 	CHECK(&c, delivered(TEST_VECTOR) == 1);
@@ -468,9 +487,7 @@ KTEST(x2apic_deadline)
 		pause();
 	CHECK(&c, delivered(TEST_VECTOR) == 2);          /* one write, one interrupt */
 
-	take_timer();
-	test_idt_leave();
-	report(&c);
+	give_timer_back(&c);
 }
 
 /* EOI and priority: a vector in service holds back every vector of its
@@ -480,10 +497,7 @@ KTEST(x2apic_deadline)
 KTEST(x2apic_eoi_and_priority)
 {
 	struct checks c = { 0 };
-	test_idt_enter();
-	take_timer();
-	x2t_wrmsr(X2APIC_MSR_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
-	sti();
+	own_timer(LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
 
 	CHECK(&c, fire_now());
 	CHECK(&c, delivered(0x58) == 1);                   /* 0x58 in service */
@@ -516,9 +530,7 @@ KTEST(x2apic_eoi_and_priority)
 			order[n++] = x2t_log[i];
 	CHECK(&c, n == 5 && order[0] == 0x58 && order[1] == 0x68 && order[2] == 0x5a &&
 	          order[3] == 0x58 && order[4] == 0x59);
-	take_timer();
-	test_idt_leave();
-	report(&c);
+	give_timer_back(&c);
 }
 
 /* A masked LVT: the timer still fires (its register returns to 0), nothing
@@ -526,10 +538,7 @@ KTEST(x2apic_eoi_and_priority)
 KTEST(x2apic_masked_lvt)
 {
 	struct checks c = { 0 };
-	test_idt_enter();
-	take_timer();
-	x2t_wrmsr(X2APIC_MSR_LVT_TIMER, LVT_MASKED | LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
-	sti();
+	own_timer(LVT_MASKED | LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
 	CHECK(&c, fire_now());
 	CHECK(&c, delivered(TEST_VECTOR) == 0);
 	x2t_wrmsr(X2APIC_MSR_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
@@ -537,9 +546,7 @@ KTEST(x2apic_masked_lvt)
 	CHECK(&c, fire_now());                             /* unmasked again: delivered */
 	CHECK(&c, delivered(TEST_VECTOR) == 1);
 	x2t_wrmsr(X2APIC_MSR_EOI, 0);
-	take_timer();
-	test_idt_leave();
-	report(&c);
+	give_timer_back(&c);
 }
 
 /* Interrupts off for five expirations of the timer: no handler runs; the
@@ -670,9 +677,7 @@ KTEST(x2apic_mode_changes)
 	sti();
 	CHECK(&c, fire_now());
 	CHECK(&c, delivered(TEST_VECTOR) == 0);
-	take_timer();
-	test_idt_leave();
-	report(&c);
+	give_timer_back(&c);
 	uint64_t t = ticks_of(0);
 	WAIT_FOR(ticks_of(0) > t + 1, "no timer tick after the APIC was enabled again");
 }
