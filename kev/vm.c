@@ -112,6 +112,7 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->running)
 		panic("kev: vm_destroy of vm %d, which is running (vm_join first)", vm->id);
+	vm_run_destroy_hooks(vm);   /* devices stop their timers before the vCPUs go */
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	if (vm->ram) {

@@ -30,6 +30,8 @@
  *   - vm->priv is the owner's (the pager, the devices);
  *   - vm->describe_rip names a guest address for reports (project3 sets it to
  *     a lookup in gKeOS's symbol table).
+ *   - devices own MSRs, add CPUID features and stop their timers before the
+ *     VM is freed through kev/device_hooks.h (project4's x2APIC).
  *
  * A VM that hangs: the deadline (vm_set_timeout) is measured on the TSC and
  * checked at every exit; a halted vCPU is woken for it. A vCPU thread that
@@ -47,6 +49,7 @@
 #include "kev/types.h"
 #include "kev/vmexit.h"
 #include "kev/console_limit.h"
+#include "kev/device_hooks.h"
 #include "keos/sync/spinlock.h"
 #include "keos/arch/cpu.h"
 #include "keos/thread/hrtimer.h"
@@ -128,6 +131,9 @@ struct vm {
 	bool (*describe_rip)(struct vm *vm, uint64_t rip, char *buf, size_t size);
 	void *describe_ctx;                  /* describe_rip's own data */
 	struct kev_console console;          /* console rate limits (kev/console_limit.h) */
+
+	/* --- MSRs, CPUID features and destroy hooks of devices (kev/device_hooks.h) --- */
+	struct vm_device_hooks devices;
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU

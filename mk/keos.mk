@@ -3,7 +3,7 @@ KERNEL_SRCS += keos/arch/boot.S keos/arch/trampoline.S keos/arch/vectors.S \
 	keos/arch/start.c keos/arch/guest.c keos/arch/cpu.c keos/arch/trap.c keos/arch/smp.c \
 	keos/thread/switch.S keos/thread/thread.c keos/sync/spinlock.c keos/sync/mutex.c \
 	keos/dev/serial.c keos/dev/qemu_exit.c keos/dev/lapic.c keos/dev/pit.c \
-	keos/dev/acpi.c keos/dev/pci.c \
+	keos/dev/acpi.c keos/dev/pci.c keos/dev/x2apic_timer.c \
 	keos/mm/page_pool.c keos/mm/palloc.c keos/mm/kmalloc.c keos/mm/mm_init.c \
 	keos/lib/string.c keos/lib/format.c keos/lib/console.c keos/lib/ksyms.c \
 	keos/lib/backtrace.c

@@ -45,6 +45,13 @@ bench-kev: $(BUILD)/keos-test.elf
 # Virtual interrupts, per-vCPU x87/SSE state and the diagnosis of a VM that hangs.
 KERNEL_SRCS += kev/vcpu_irq.c kev/vcpu_fpu.c kev/vm_hang.c
 
+# Devices own MSRs, add CPUID features and stop their timers through
+# kev/device_hooks.h; its kernel test and guest (embedded by images.S).
+KERNEL_SRCS += kev/device_hooks.c
+KTEST_SRCS += tests/kernel/test_kev_device_hooks.c
+$(BUILD)/guests/msr_device.bin: tests/guests/irq.h
+$(BUILD)/k/tests/guests/images.o: $(BUILD)/guests/msr_device.bin
+
 # Kernel tests of interrupts, x87/SSE isolation and hangs, with their guests
 # (embedded by tests/guests/images.S too).
 KEV_IRQ_GUESTS := irq_window irq_priority irq_redeliver irq_flood irq_hlt fpu hang

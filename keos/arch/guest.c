@@ -1,13 +1,17 @@
 /* kev detection through the CPUID signature leaf (kev/hypercall.h). QEMU
- * sets the hypervisor-present bit itself, so only kev's signature counts. */
+ * sets the hypervisor-present bit itself, so only kev's signature counts.
+ * The x2APIC timer is used only when leaf 1 shows both x2APIC (ECX bit 21)
+ * and TSC-deadline (ECX bit 24): kev shows them only to a VM with the device. */
 #include "keos/arch/guest.h"
 #include "keos/arch/x86.h"
 #include "keos/thread/thread.h"
 #include "kev/hypercall.h"
+#include "kev/device_hooks.h"
 
 static bool is_guest;
 static uint64_t tsc_per_tick;
 static int vcpus;
+static bool x2apic_timer;
 
 bool guest_detect(void)
 {
@@ -20,6 +24,8 @@ bool guest_detect(void)
 		tsc_per_tick = (uint64_t)info.ecx * 1000 / TIMER_HZ;
 		if (tsc_per_tick == 0)
 			tsc_per_tick = 1;
+		uint32_t need = CPUID_LEAF1_ECX_X2APIC | CPUID_LEAF1_ECX_TSC_DEADLINE;
+		x2apic_timer = (cpuid(1, 0).ecx & need) == need;
 	}
 	return is_guest;
 }
@@ -32,6 +38,11 @@ bool keos_is_guest(void)
 uint64_t guest_tsc_per_tick(void)
 {
 	return tsc_per_tick;
+}
+
+bool guest_has_x2apic_timer(void)
+{
+	return x2apic_timer;
 }
 
 int guest_vcpu_count(void)

@@ -15,7 +15,9 @@
 #include "keos/arch/cpu.h"
 #include "keos/arch/gdt.h"
 #include "keos/arch/x86.h"
+#include "keos/arch/guest.h"
 #include "keos/dev/lapic.h"
+#include "keos/dev/x2apic_timer.h"
 #include "keos/dev/qemu_exit.h"
 #include "keos/lib/backtrace.h"
 #include "keos/lib/ksyms.h"
@@ -216,7 +218,10 @@ void trap_dispatch(struct trapframe *tf)
 	if (tf->vector == VECTOR_SPURIOUS)
 		return;
 	irq_handler_fn h = irq_handlers[tf->vector];
-	lapic_eoi();
+	if (keos_is_guest())
+		x2apic_timer_eoi();     /* under kev the only interrupt source is the x2APIC */
+	else
+		lapic_eoi();
 	if (h)
 		h(tf);
 	else

@@ -9,17 +9,25 @@
  *
  * Lifetime: an exiting thread is DYING while still on its stack; the next
  * thread on that CPU marks it ZOMBIE and either wakes its joiner, which
- * frees it, or frees it at once if it was detached. */
+ * frees it, or frees it at once if it was detached.
+ *
+ * The tick: the local APIC timer on the host (keos/thread/hrtimer.c), the
+ * x2APIC TSC-deadline timer under kev when the VM has one
+ * (keos/dev/x2apic_timer.c); without either (kev without an x2APIC) threads
+ * switch only when they block or yield, and idle CPUs spin instead of
+ * halting, since nothing would end the hlt. */
 #include "keos/thread/thread.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/guest.h"
 #include "keos/arch/trap.h"
 #include "keos/arch/x86.h"
 #include "keos/thread/hrtimer.h"
+#include "keos/dev/x2apic_timer.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/sync/spinlock.h"
 #include "keos/lib/printk.h"
+#include <stddef.h>
 #include <string.h>
 
 static struct spinlock sched_lock = SPINLOCK_INIT("sched");
@@ -33,9 +41,19 @@ static void guest_clock_update(void);
 
 void thread_switch(struct thread *from, struct thread *to);
 
+/* A field of this CPU's struct cpu, read by one %gs-relative instruction.
+ * cpu_current()->field is two loads: a thread preempted between them may
+ * resume on another CPU and read that CPU's field (its current thread, its
+ * lock depth). */
+#define THIS_CPU_READ(field) ({                                                  \
+	__typeof__(((struct cpu *)0)->field) v_;                                 \
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(v_) : "i"(offsetof(struct cpu, field))); \
+	v_;                                                                      \
+})
+
 struct thread *thread_current(void)
 {
-	return cpu_current()->current;
+	return THIS_CPU_READ(current);
 }
 
 uint64_t timer_ticks(void)
@@ -99,9 +117,9 @@ static void finish_switch(struct cpu *c)
  * scheduler state changes, so the failure leaves the queues consistent. */
 static void check_may_block(int locks_allowed)
 {
-	struct cpu *c = cpu_current();
-	if (c->intr_depth > locks_allowed)
-		panic("thread '%s' would sleep while holding a spinlock", c->current->name);
+	/* A depth above 0 means interrupts are off: no migration between the reads. */
+	if (THIS_CPU_READ(intr_depth) > locks_allowed)
+		panic("thread '%s' would sleep while holding a spinlock", thread_current()->name);
 }
 
 /* Switches to the next thread; the caller holds sched_lock (and nothing else)
@@ -138,8 +156,9 @@ static void thread_start(void)
 	struct cpu *c = cpu_current();
 	finish_switch(c);
 	c->intr_were_on = true;
-	spin_unlock(&sched_lock);
+	/* Before the unlock: from there on a tick may move this thread to another CPU. */
 	struct thread *t = c->current;
+	spin_unlock(&sched_lock);
 	t->fn(t->arg);
 	thread_exit(0);
 }
@@ -272,6 +291,9 @@ void thread_sleep(uint64_t n)
 
 void thread_fail_current(const char *file, int line, const char *msg)
 {
+	/* Interrupts off first: the per-CPU state read below must be this CPU's
+	 * (a tick could move a thread that reports with interrupts on). */
+	cli();
 	struct cpu *c = cpu_current();
 	struct thread *t = c ? c->current : NULL;
 	if (!t || !t->on_fail)
@@ -355,8 +377,9 @@ static void wake_sleepers(void)
 }
 
 
-/* Without a timer interrupt (under kev), the tick count follows the TSC and
- * sleepers are woken whenever a CPU passes through the scheduler. */
+/* Under kev the tick count follows the TSC (whether or not an x2APIC timer
+ * ticks) and sleepers are woken whenever a CPU passes through the scheduler:
+ * at each tick with the x2APIC, when threads block or yield without it. */
 static void guest_clock_update(void)
 {
 	uint64_t now = rdtsc() / guest_tsc_per_tick();
@@ -374,7 +397,8 @@ void sched_timer_tick(void)
 {
 	struct cpu *c = cpu_current();
 	c->ticks++;
-	if (c->id == 0) {
+	/* Under kev the tick count follows the TSC: thread_yield updates it. */
+	if (c->id == 0 && !keos_is_guest()) {
 		spin_lock(&sched_lock);
 		ticks++;
 		wake_sleepers();
@@ -384,18 +408,55 @@ void sched_timer_tick(void)
 		thread_yield();
 }
 
+/* True if a timer interrupt ends a hlt on this CPU: always on the host, and
+ * under kev only with the x2APIC timer. */
+static bool ticks_wake_hlt(void)
+{
+	return !keos_is_guest() || guest_has_x2apic_timer();
+}
+
+/* True if a ready thread may run on cpu. */
+static bool work_for(int cpu)
+{
+	spin_lock(&sched_lock);
+	bool any = false;
+	for (struct thread *t = runq_head; t && !any; t = t->next)
+		any = t->pinned_cpu < 0 || t->pinned_cpu == cpu;
+	spin_unlock(&sched_lock);
+	return any;
+}
+
+/* Runs whatever is ready, then halts until the next interrupt. The check
+ * comes after the yield: the switch back to this thread may itself have
+ * queued one (finish_switch wakes the joiner of a thread that just died),
+ * and only a tick would end the hlt. Interrupts stay off from the check to
+ * the hlt (sti's shadow covers it), so a wake-up by an interrupt cannot fall
+ * in between. */
 static void idle_loop(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		if (keos_is_guest()) {
-			pause();      /* no interrupt would end a hlt under kev */
-		} else {
-			sti();
-			hlt();
-		}
 		thread_yield();
+		if (!ticks_wake_hlt()) {
+			pause();      /* nothing would end a hlt: kev without an x2APIC */
+			continue;
+		}
+		cli();
+		if (work_for(cpu_current()->id))
+			sti();
+		else
+			__asm__ volatile("sti; hlt" ::: "memory");
 	}
+}
+
+/* Starts this CPU's timer interrupt: the local APIC's on the host, the
+ * x2APIC TSC-deadline timer under kev when there is one, none otherwise. */
+static void start_tick(void)
+{
+	if (!keos_is_guest())
+		hrtimer_cpu_start();
+	else if (guest_has_x2apic_timer())
+		x2apic_timer_cpu_start();
 }
 
 static struct thread *adopt_boot_thread(struct cpu *c, const char *name)
@@ -416,8 +477,7 @@ void sched_init(void)
 	c->idle = thread_alloc("idle0", 0, idle_loop, NULL, NULL, NULL);
 	if (!c->idle)
 		panic("no memory for the idle thread");
-	if (!keos_is_guest())
-		hrtimer_cpu_start();
+	start_tick();
 	sti();
 }
 
@@ -425,8 +485,7 @@ void sched_start_ap(void)
 {
 	struct cpu *c = cpu_current();
 	c->idle = adopt_boot_thread(c, "idle");
-	if (!keos_is_guest())
-		hrtimer_cpu_start();
+	start_tick();
 	idle_loop(NULL);
 	__builtin_unreachable();
 }

@@ -12,7 +12,10 @@
  *     host CPU;
  *   - the extended performance counters: RDPMC knows only counters 0-3;
  *   - leaf 7 beyond subleaf 0 (AVX-VNNI, AVX512-BF16 and later);
- *   - x2APIC, and EFER features kev does not emulate (FFXSR, TCE).
+ *   - x2APIC and the TSC-deadline timer, and EFER features kev does not
+ *     emulate (FFXSR, TCE).
+ * Last, the VM's devices edit the answer (kev/device_hooks.h: x2APIC and
+ * TSC-deadline only for a VM that has the device).
  * CPUID may carry prefixes (2e 0f a2): insn_length() finds its length. */
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
@@ -26,12 +29,14 @@
 #define LEAF1_ECX_VMX        (1u << 5)
 #define LEAF1_ECX_FMA        (1u << 12)
 #define LEAF1_ECX_X2APIC     (1u << 21)
+#define LEAF1_ECX_TSC_DEADLINE (1u << 24)
 #define LEAF1_ECX_XSAVE      (1u << 26)
 #define LEAF1_ECX_OSXSAVE    (1u << 27)
 #define LEAF1_ECX_AVX        (1u << 28)
 #define LEAF1_ECX_F16C       (1u << 29)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
 #define LEAF1_ECX_HIDDEN (LEAF1_ECX_MONITOR | LEAF1_ECX_VMX | LEAF1_ECX_FMA | LEAF1_ECX_X2APIC | \
+                          LEAF1_ECX_TSC_DEADLINE | \
                           LEAF1_ECX_XSAVE | LEAF1_ECX_OSXSAVE | LEAF1_ECX_AVX | LEAF1_ECX_F16C)
 /* Leaf 7: AVX2 (EBX 5), MPX (EBX 14), AVX-512 F/DQ/IFMA/PF/ER/CD/BW/VL (EBX 16, 17, 21,
  * 26-28, 30, 31); AVX-512 VBMI/VBMI2/VNNI/BITALG/VPOPCNTDQ (ECX 1, 6, 11, 12, 14). */
@@ -105,6 +110,7 @@ static enum vmexit_verdict cpuid_handle(struct vmexit_controller *ctl, struct vc
 		return VMEXIT_STOP;
 	uint64_t *gpr = v->state.gpr;
 	struct cpuid_regs r = guest_cpuid(v, (uint32_t)gpr[GPR_RAX], (uint32_t)gpr[GPR_RCX]);
+	vm_cpuid_apply(v, (uint32_t)gpr[GPR_RAX], (uint32_t)gpr[GPR_RCX], &r);
 	gpr[GPR_RAX] = r.eax;
 	gpr[GPR_RBX] = r.ebx;
 	gpr[GPR_RCX] = r.ecx;

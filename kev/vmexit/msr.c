@@ -15,9 +15,12 @@
  *   APIC_BASE  a reserved bit (0-7, 9, above the physical address width)
  *              or x2APIC mode (CPUID hides x2APIC). BSP is read-only.
  *   MISC_ENABLE  reads 0; writing anything else (kev models none of it).
- * RDMSR and WRMSR may carry prefixes: insn_complete() finds their length. */
+ * An MSR a device registered (kev/device_hooks.h) goes to the device first,
+ * after the CPL check. RDMSR and WRMSR may carry prefixes: insn_length()
+ * finds their length. */
 #include "kev/vmexit.h"
 #include "kev/vcpu.h"
+#include "kev/vm.h"
 #include "kev/vmcb.h"
 #include "kev/insn.h"
 #include "keos/arch/x86.h"
@@ -139,6 +142,36 @@ static bool msr_write(struct vcpu *v, const struct msr_entry *m, uint64_t value)
 	return false;
 }
 
+/* An MSR a device owns: the device answers; kev moves RIP or injects #GP(0). */
+static enum vmexit_verdict device_msr(struct vcpu *v, const struct exit_reason *e,
+                                      const struct vm_msr_owner *o)
+{
+	uint64_t *gpr = v->state.gpr;
+	bool write = e->u.msr.write;
+	unsigned len = insn_length(v, write ? &insn_wrmsr : &insn_rdmsr);
+	if (!len)
+		return VMEXIT_STOP;
+	uint64_t value = write ? (gpr[GPR_RDX] << 32) | (uint32_t)gpr[GPR_RAX] : 0;
+	switch (o->handle(v, e->u.msr.index, write, &value, o->ctx)) {
+	case VM_MSR_OK:
+		if (!write) {
+			gpr[GPR_RAX] = (uint32_t)value;
+			gpr[GPR_RDX] = value >> 32;
+		}
+		insn_skip(v, len);
+		return VMEXIT_RESUME;
+	case VM_MSR_GP:
+		vcpu_inject_exception(v, X86_EXC_GP, true, 0);
+		return VMEXIT_RESUME;
+	case VM_MSR_STOP:
+		break;
+	}
+	if (!vm_stopping(v->vm))
+		vcpu_fail(v, VM_ERR_DEVICE, "%s of MSR %#x: the device stopped the VM without saying why",
+		          write ? "WRMSR" : "RDMSR", e->u.msr.index);
+	return VMEXIT_STOP;
+}
+
 static enum vmexit_verdict msr_handle(struct vmexit_controller *ctl, struct vcpu *v,
                                       const struct exit_reason *e)
 {
@@ -149,6 +182,9 @@ static enum vmexit_verdict msr_handle(struct vmexit_controller *ctl, struct vcpu
 		vcpu_inject_exception(v, X86_EXC_GP, true, 0);
 		return VMEXIT_RESUME;
 	}
+	const struct vm_msr_owner *owner = vm_msr_owner(v->vm, e->u.msr.index);
+	if (owner)
+		return device_msr(v, e, owner);
 	const struct msr_entry *m = lookup(e->u.msr.index);
 	if (!m)
 		return VMEXIT_PASS;

@@ -34,3 +34,4 @@ kev_guest_\name\()_end:
 	guest hostile_user
 	guest hostile_features
 	guest hostile_flood
+	guest msr_device

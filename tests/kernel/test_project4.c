@@ -1,37 +1,10 @@
-/* project4's host tests: each boots gKeOS with the svirtb device attached
- * (disk_file from build/disk/project4.img) and runs one guest test of
+/* project4's host tests: each boots gKeOS with the x2APIC and the svirtb
+ * device attached (disk_file from build/disk/project4.img) and runs one guest test of
  * tests/guest/project4/test_svirtb.c. Opt-in (prefix project4_): the
  * grader and check-project4 run them with the disk attached. */
-#include "tests/kernel/guest_harness.h"
-#include "project4/vm.h"
+#include "tests/kernel/project4_harness.h"
 
-static struct simple_virtio_dev *svirtb;
-
-static void attach_svirtb(struct keos_vm *k, void *arg)
-{
-	(void)arg;
-	char why[160];
-	svirtb = project4_attach_svirtb(k, why, sizeof(why));
-	if (!svirtb) {
-		keos_vm_destroy(k);
-		ktest_fail(__FILE__, __LINE__, "%s", why);
-	}
-}
-
-static void free_svirtb(void *arg)
-{
-	(void)arg;
-	simple_virtio_free(svirtb);
-	svirtb = NULL;
-}
-
-#define SVIRTB_KTEST(gtest, vcpus, secs)                                          \
-	KTEST(project4_##gtest)                                                   \
-	{                                                                         \
-		struct guest_run r = { #gtest, (vcpus), 32 * 1024, (secs),        \
-		                       attach_svirtb, NULL, NULL, free_svirtb };  \
-		guest_test_run(&r);                                               \
-	}
+#define SVIRTB_KTEST PROJECT4_KTEST
 
 SVIRTB_KTEST(check_blockio, 1, 60)
 SVIRTB_KTEST(check_blockio_batching, 1, 60)
