@@ -271,7 +271,7 @@ static void timeout(struct vcpu *v)
 static void run_guest(struct vcpu *v, hpa_t host_vmcb)
 {
 	intr_push();
-	if (cpu_current()->intr_depth != 1)
+	if (cpu_intr_depth() != 1)
 		panic("kev: VMRUN while holding a spinlock (an exit handler returned with one held?)");
 	vcpu_fpu_enter(v);
 	set_run_state(v, VCPU_IN_GUEST);

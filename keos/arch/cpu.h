@@ -4,6 +4,7 @@
 #define KEOS_ARCH_CPU_H
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define MAX_CPUS 8
 
@@ -46,6 +47,21 @@ static inline struct cpu *cpu_current(void)
 	struct cpu *c;
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
 	return c;
+}
+
+/* Reads one field of this CPU's struct cpu with a single %gs-relative load:
+ * a thread that may be preempted and moved to another CPU between
+ * cpu_current() and a field's load would read the other CPU's field. */
+#define THIS_CPU_READ(field) ({                                                  \
+	__typeof__(((struct cpu *)0)->field) v_;                                 \
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(v_) : "i"(offsetof(struct cpu, field))); \
+	v_;                                                                      \
+})
+
+/* How many intr_push() this CPU is inside (spinlocks held, roughly): 0 means the caller may block. */
+static inline int cpu_intr_depth(void)
+{
+	return THIS_CPU_READ(intr_depth);
 }
 
 /* Loads this CPU's GDT, TSS and GS base; c->id and c->apic_id must be set. */

@@ -207,7 +207,7 @@ static uint32_t cfg32(uint16_t off) { return inl(vblk.iobase + REG_CONFIG + off)
  * thread_yield would panic otherwise. */
 static bool may_sleep(void)
 {
-	return interrupts_enabled() && cpu_current()->intr_depth == 0;
+	return interrupts_enabled() && cpu_intr_depth() == 0;
 }
 
 static void relax(bool sleep_ok)

@@ -32,7 +32,7 @@ void bcache_env_wait_start(struct bcache_wait *w)
 
 bool bcache_env_wait(struct bcache_wait *w)
 {
-	if (interrupts_enabled() && cpu_current()->intr_depth == 0)
+	if (interrupts_enabled() && cpu_intr_depth() == 0)
 		thread_yield();
 	else
 		pause();

@@ -129,7 +129,7 @@ static void flush_disk(void)
 {
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != DONE || !disk)
 		return;
-	if (cpu_current()->intr_depth > 0) {
+	if (cpu_intr_depth() > 0) {
 		printk("fs: disk not flushed: the machine stopped while holding a lock\n");
 		return;
 	}

@@ -18,7 +18,7 @@ void mutex_init(struct mutex *m, const char *name)
 
 void mutex_lock(struct mutex *m)
 {
-	if (cpu_current()->intr_depth > 0)
+	if (cpu_intr_depth() > 0)
 		panic("mutex '%s' taken with interrupts off (a spinlock held, or an interrupt handler)", m->name);
 	struct thread *self = thread_current();
 	spin_lock(&m->guard);

@@ -41,16 +41,6 @@ static void guest_clock_update(void);
 
 void thread_switch(struct thread *from, struct thread *to);
 
-/* A field of this CPU's struct cpu, read by one %gs-relative instruction.
- * cpu_current()->field is two loads: a thread preempted between them may
- * resume on another CPU and read that CPU's field (its current thread, its
- * lock depth). */
-#define THIS_CPU_READ(field) ({                                                  \
-	__typeof__(((struct cpu *)0)->field) v_;                                 \
-	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(v_) : "i"(offsetof(struct cpu, field))); \
-	v_;                                                                      \
-})
-
 struct thread *thread_current(void)
 {
 	return THIS_CPU_READ(current);
@@ -118,7 +108,7 @@ static void finish_switch(struct cpu *c)
 static void check_may_block(int locks_allowed)
 {
 	/* A depth above 0 means interrupts are off: no migration between the reads. */
-	if (THIS_CPU_READ(intr_depth) > locks_allowed)
+	if (cpu_intr_depth() > locks_allowed)
 		panic("thread '%s' would sleep while holding a spinlock", thread_current()->name);
 }
 
