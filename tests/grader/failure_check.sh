@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Every failure explains itself: reads what rules_check.sh's mutants left
+# (their table output, results.json and logs) and checks that
+#   - a failing guest check is shown with its own words, exactly as the guest
+#     printed them (file:line and message, no harness prefix, not cut: the
+#     table wraps long lines instead), followed by the path of the test's
+#     full log, which exists; results.json carries the same;
+#   - a VM that ran past its deadline shows kev's report, line by line;
+#   - a test QEMU had to kill shows why and the log's last lines.
+#
+#   failure_check.sh PROJECT...     (inside selftest.sh, after rules_check.sh)
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/grader/lib.sh
+source "$here/lib.sh"
+fail=0
+
+# reason_block OUT TEST: the lines under TEST's row in a grade table, indent removed.
+reason_block() {
+	awk -v t="$2" '
+		index($0, t " ") == 1 { on = 1; next }
+		on && /^    / { print substr($0, 5); next }
+		on { exit }' "$1"
+}
+
+# check_guest_reason PROJECT MUTANT TEST: the table shows the guest's own reason, uncut.
+check_guest_reason() {
+	local project=$1 m=$2 test=$3 label=mutant-$1-$2
+	local out=$SELFTEST_WORK/$label.out json=$SELFTEST_WORK/$label.json
+	[ -f "$out" ] || { complain "no output of mutant $m ($out)"; fail=1; return; }
+	local block log own shown
+	block=$(reason_block "$out" "$test")
+	log=$(sed -n 's/^log: //p' <<<"$block" | tail -n 1)
+	[ -f "$log" ] || { complain "$test (mutant $m): no 'log: PATH' line naming an existing log under its row:"$'\n'"$block"; fail=1; return; }
+	own=$(tr -d '\r' <"$log" | sed -n "s/^\[guest [0-9]*\] test ${test#"$project"_} \.\.\. FAILED: //p" | head -n 1)
+	[ -n "$own" ] || { complain "$test (mutant $m): the guest printed no FAILED line in $log"; fail=1; return; }
+	# fold -s keeps each break's blank at the end of its line: joining restores the text.
+	shown=$(grep -v '^log: ' <<<"$block" | tr -d '\n')
+	if [ "$shown" != "$own" ]; then
+		complain "$test (mutant $m): the table does not show the guest's own reason whole"
+		complain "  guest: $own"
+		complain "  table: $shown"
+		fail=1
+	elif grep -q 'guest_harness\.c\|FAILED:' <<<"$shown"; then
+		complain "$test (mutant $m): the reason carries the harness's prefix: $shown"
+		fail=1
+	elif ! grep -qF "$(sed 's/\\/\\\\/g; s/"/\\"/g' <<<"$own")" "$json" || ! grep -qF "log: $log" "$json"; then
+		complain "$test (mutant $m): results.json lacks the reason or the log's path"
+		fail=1
+	else
+		say "$test (mutant $m): the table shows the guest's reason whole (${#own} characters) and the log"
+	fi
+}
+
+for project in "$@"; do
+	case $project in
+	project4)
+		check_guest_reason project4 register_page_not_mapped project4_svirtb_register_reads_do_not_exit
+		check_guest_reason project4 reset_keeps_queue project4_svirtb_reset_zeroes_queue
+		# Every run of the hanging device was killed by QEMU's limit: each row says so.
+		out=$SELFTEST_WORK/mutant-project4-hang_in_handle.out
+		block=$(reason_block "$out" project4_check_blockio)
+		if grep -q "QEMU ran past the grader's" <<<"$block" && grep -q '^last line of the log: ' <<<"$block"; then
+			say "project4 (hang_in_handle): a test QEMU had to kill says why and shows the log's last lines"
+		else
+			complain "project4 (hang_in_handle): the TIMEOUT row does not explain itself:"$'\n'"$block"
+			fail=1
+		fi ;;
+	project3)
+		check_guest_reason project3 unmap_keeps_empty_tables project3_page_table_unmap_frees_tables
+		# kev stops every VM at its deadline: the row shows kev's report.
+		out=$SELFTEST_WORK/mutant-project3-table_entry_without_user.out
+		block=$(reason_block "$out" project3_guest_boots_under_kev)
+		if grep -q '^the VM ran past its [0-9]*s deadline' <<<"$block" && grep -q '^kev: vm ' <<<"$block"; then
+			say "project3 (table_entry_without_user): a VM past its deadline shows kev's report"
+		else
+			complain "project3 (table_entry_without_user): the deadline row lacks kev's report:"$'\n'"$block"
+			fail=1
+		fi ;;
+	esac
+done
+exit $fail
