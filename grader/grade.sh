@@ -137,11 +137,25 @@ json_escape() {
 	s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\t'/ }; s=${s//$'\n'/\\n}
 	printf '%s' "$s"
 }
-# The reason, wrapped at 96 columns and indented under the row.
+
+# The reason, word-wrapped at 96 columns (a word is never cut) and indented
+# under the row; the log's path stays on one line.
 print_detail() {
 	local line
 	while IFS= read -r line; do
-		fold -s -w 96 <<<"$line" | sed 's/^/    /'
+		case "$line" in
+		'log: '*) printf '    %s\n' "$line" ;;
+		*) awk -v w=96 '{
+			s = $0
+			while (length(s) > w) {
+				cut = 0
+				for (i = w + 1; i > 1; i--) if (substr(s, i, 1) == " ") { cut = i; break }
+				if (!cut) { cut = index(substr(s, w + 2), " "); if (!cut) break; cut += w + 1 }
+				print "    " substr(s, 1, cut); s = substr(s, cut + 1)
+			}
+			print "    " s
+		}' <<<"$line" ;;
+		esac
 	done <<<"$1"
 }
 

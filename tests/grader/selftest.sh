@@ -11,7 +11,7 @@
 #      the mutants that hang every test are graded in full and timed;
 #   3. failure_check.sh: failures explain themselves (the check's own reason,
 #      uncut; the log's path; kev's report and the hang diagnosis);
-#   4. strict_check.sh: tampered tests, rubric, grader, Makefile fragment and
+#   4. strict_check.sh (first project): tampered tests, rubric, grader, Makefile fragment and
 #      header change no strict score, from a clean and a dirty build; a
 #      device doing what no device does is flagged;
 #   5. handout_check.sh: each handout is a student's tree, and its make check
@@ -75,8 +75,8 @@ for project in "${projects[@]}"; do
 	bash "$here/rules_check.sh" "$project" || failed+=("$project rules")
 done
 bash "$here/failure_check.sh" "${projects[@]}" || failed+=("failure reasons")
+bash "$here/strict_check.sh" "${projects[0]}" || failed+=("${projects[0]} strict")
 for project in "${projects[@]}"; do
-	bash "$here/strict_check.sh" "$project" || failed+=("$project strict")
 	bash "$here/handout_check.sh" "$project" || failed+=("$project handout tree")
 	bash "$here/gdb_check.sh" "$project" || failed+=("$project make gdb")
 done

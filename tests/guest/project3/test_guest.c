@@ -231,6 +231,7 @@ KTEST(page_table_errors)
 
 	KASSERT_EQ(ept_unmap(&t, g, &out), EPT_OK);
 	KASSERT_EQ(out, pa);
+	KASSERT_EQ(ept_walk(&t, g, NULL, NULL), EPT_ERR_NOT_EXIST);
 	ept_destroy(&t);
 	page_free(a);
 	page_free(b);
