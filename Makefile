@@ -2,9 +2,9 @@
 #
 #   make           build the kernel (build/keos.elf) and the host tools
 #   make run       boot the kernel in QEMU (serial on this terminal; Ctrl-A X quits)
-#   make gdb       boot it stopped, waiting for gdb (writes .gdbinit); GDB=1 works too
-#   make check     host unit tests, then the kernel test suite in QEMU
-#   make grade     the graded guest tests, with the score table
+#   make gdb       boot it stopped, waiting for gdb (writes .gdbinit); TEST=NAME: one test
+#   make check     host unit tests, the kernel test suite in QEMU, the grader's self-test
+#   make grade     the graded tests, with the score table (TEST=NAME: one test)
 #
 # Each subsystem may add a fragment under mk/ (see mk/README.md) listing its
 # kernel sources, host tests and host tools; the rules here build them all.

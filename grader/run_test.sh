@@ -17,8 +17,9 @@
 # FAILED line, else the panic and its backtrace, else the log's last lines.
 # A test may also ask the grader to count the host lines a device prints
 # (device_lines below: the spec's one line per guest error).
-# VM_DEADLINE (seconds) goes to the harness as "vm_deadline=" on the command
-# line; QEMU_LIMIT is the backstop for a host kernel that hangs outright.
+# VM_DEADLINE goes to the harness as "vm_deadline=" on the command line: kev
+# stops the VM that many seconds after the host kernel started. QEMU_LIMIT is
+# the backstop for a host kernel that hangs outright.
 # grade.sh starts this script in its own session, so killing the session
 # takes QEMU with it.
 set -uo pipefail

@@ -76,7 +76,7 @@ for project in "$@"; do
 		# kev stops every VM at its deadline: the row shows kev's report.
 		out=$SELFTEST_WORK/mutant-project3-table_entry_without_user.out
 		block=$(reason_block "$out" project3_guest_boots_under_kev)
-		if grep -q '^the VM ran past its [0-9]*s deadline' <<<"$block" && grep -q '^kev: vm ' <<<"$block"; then
+		if grep -q '^the VM ran past its deadline' <<<"$block" && grep -q '^kev: vm ' <<<"$block"; then
 			say "project3 (table_entry_without_user): a VM past its deadline shows kev's report"
 		else
 			complain "project3 (table_entry_without_user): the deadline row lacks kev's report:"$'\n'"$block"

@@ -60,6 +60,10 @@ while IFS= read -r doc; do
 	done < <(grep -oE "(^|[][ \`(\"'])($tops)/[A-Za-z0-9_.*/-]*[A-Za-z0-9_*]" "$doc" |
 		sed -E "s/^[][ \`(\"']//" | sort -u)
 done < <(find "$tree" -path "$tree/build" -prune -o -name '*.md' -print)
+if outside=$(grep -nE "(^|[ \`(])\.\./[A-Za-z]" $(find "$tree" -path "$tree/build" -prune -o -name '*.md' -print)); then
+	complain "$project handout: pages point outside the tree: $outside"
+	dangling=$((dangling + 1))
+fi
 [ $dangling = 0 ] || fail=1
 say "$project handout: $checked paths mentioned by its README and docs, $dangling not in the handout"
 
