@@ -57,31 +57,32 @@ check_guest_reason() {
 	fi
 }
 
+# check_row_says LABEL TEST FIRST SECOND WHAT: under TEST's row of mutant
+# LABEL's table, lines matching the patterns FIRST and SECOND.
+check_row_says() {
+	local block
+	block=$(reason_block "$SELFTEST_WORK/mutant-$1.out" "$2")
+	if grep -q "$3" <<<"$block" && grep -q "$4" <<<"$block"; then
+		say "$2 (mutant ${1#*-}): $5"
+	else
+		complain "$2 (mutant ${1#*-}): expected $5, got:"$'\n'"$block"
+		fail=1
+	fi
+}
+
 for project in "$@"; do
 	case $project in
 	project4)
 		check_guest_reason project4 register_page_not_mapped project4_svirtb_register_reads_do_not_exit
 		check_guest_reason project4 reset_keeps_queue project4_svirtb_reset_zeroes_queue
-		# Every run of the hanging device was killed by QEMU's limit: each row says so.
-		out=$SELFTEST_WORK/mutant-project4-hang_in_handle.out
-		block=$(reason_block "$out" project4_check_blockio)
-		if grep -q "QEMU ran past the grader's" <<<"$block" && grep -q '^last line of the log: ' <<<"$block"; then
-			say "project4 (hang_in_handle): a test QEMU had to kill says why and shows the log's last lines"
-		else
-			complain "project4 (hang_in_handle): the TIMEOUT row does not explain itself:"$'\n'"$block"
-			fail=1
-		fi ;;
+		# Each run of the hanging device was killed by QEMU's limit.
+		check_row_says project4-hang_in_handle project4_check_blockio "QEMU ran past the grader's" \
+			'^last line of the log: ' "why QEMU was killed and the log's last lines" ;;
 	project3)
 		check_guest_reason project3 unmap_keeps_empty_tables project3_page_table_unmap_frees_tables
-		# kev stops every VM at its deadline: the row shows kev's report.
-		out=$SELFTEST_WORK/mutant-project3-table_entry_without_user.out
-		block=$(reason_block "$out" project3_guest_boots_under_kev)
-		if grep -q '^the VM ran past its deadline' <<<"$block" && grep -q '^kev: vm ' <<<"$block"; then
-			say "project3 (table_entry_without_user): a VM past its deadline shows kev's report"
-		else
-			complain "project3 (table_entry_without_user): the deadline row lacks kev's report:"$'\n'"$block"
-			fail=1
-		fi ;;
+		# kev stops each VM at its deadline.
+		check_row_says project3-table_entry_without_user project3_guest_boots_under_kev \
+			'^the VM ran past its deadline' '^kev: vm ' "the deadline and kev's report" ;;
 	esac
 done
 exit $fail
