@@ -226,6 +226,8 @@ for ((i = 0; i < ntests; i++)); do
 	json_tests+=("{\"name\": \"$(json_escape "$project/$name")\", \"score\": $got, \"max_score\": $points, \"status\": \"$status\", \"execution_time\": $secs, \"output\": \"$(json_escape "$output")\", \"log\": \"$(json_escape "$logp")\"}")
 done
 [ $ntests -gt 0 ] && footer "${t_project[$((ntests - 1))]}"
+wait
+running=()
 elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 elapsed=$(printf '%d.%02d' $((elapsed_ms / 1000)) $((elapsed_ms % 1000 / 10)))
 
