@@ -52,13 +52,18 @@ show_path() {
 }
 
 # QEMU must never outlive the grader, Ctrl-C included: every run is its own
-# session (setsid), and the trap ends each session still running.
+# session (setsid), and the trap ends each session still running. A run the
+# signal catches being started (launching) is not recorded yet ($! is) and
+# may not have made its session yet: it is signalled by pid as well.
 declare -A running=()   # pid -> result file
+launching=0 last_bg=""
 cleanup() {
-	local pid
-	for pid in "${!running[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
-	[ ${#running[@]} -gt 0 ] && sleep 0.5
-	for pid in "${!running[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+	local pid pids=("${!running[@]}")
+	[ $launching = 1 ] && [ -n "${!:-}" ] && [ "$!" != "$last_bg" ] && pids+=("$!")
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for pid in "${pids[@]}"; do kill -TERM -- "-$pid" "$pid" 2>/dev/null; done
+	sleep 0.5
+	for pid in "${pids[@]}"; do kill -KILL -- "-$pid" "$pid" 2>/dev/null; done
 	running=()
 }
 trap 'cleanup; echo "grade: interrupted" >&2; exit 130' INT TERM
@@ -114,10 +119,13 @@ start_next() {
 		return
 	fi
 	local deadline=$(( t_limit[i] > 4 ? t_limit[i] - 3 : 1 ))
+	last_bg=${!:-}
+	launching=1
 	setsid bash "$here/run_test.sh" "${t_name[$i]}" "${t_limit[$i]}" "$deadline" \
 		"${t_log[$i]}" "${t_result[$i]}" "${t_kernel[$i]}" ${t_drive[$i]:+"${t_drive[$i]}"} </dev/null &
 	running[$!]=${t_result[$i]}
 	started[$i]=$!
+	launching=0
 }
 reap_one() {
 	local pid

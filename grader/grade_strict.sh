@@ -55,6 +55,9 @@ done
 [ -n "$log_dir" ] || log_dir=$submission/build/grade
 mkdir -p "$log_dir" && log_dir=$(cd "$log_dir" && pwd)
 [ -z "$results" ] || results=$(cd "$(dirname "$results")" && pwd)/$(basename "$results")
+# Interrupted, it ends once grade.sh has stopped its QEMUs (bash runs the trap
+# after the command in progress), and a temporary work tree goes with it.
+trap 'exit 130' INT TERM
 if [ -z "$work" ]; then
 	work=$(mktemp -d "${TMPDIR:-/tmp}/keos-strict.XXXXXX")
 	trap 'rm -rf "$work"' EXIT

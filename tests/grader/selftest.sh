@@ -11,13 +11,14 @@
 #      the mutants that hang every test are graded in full and timed;
 #   3. failure_check.sh: failures explain themselves (the check's own reason,
 #      uncut; the log's path; kev's report and the hang diagnosis);
-#   4. strict_check.sh (first project): tampered tests, rubric, grader, Makefile fragment and
-#      header change no strict score, from a clean and a dirty build; a
-#      device doing what no device does is flagged;
+#   4. strict_check.sh (the first project): tampered tests, rubric, grader,
+#      Makefile fragment and header change no strict score, from a clean and
+#      a dirty build; a device doing what no device does is flagged;
 #   5. handout_check.sh: each handout is a student's tree, and its make check
 #      passes as handed out;
 #   6. gdb_check.sh: make gdb TEST=... stops gdb in the student's function;
-#   7. interrupt_check.sh: an interrupted grader leaves no QEMU behind.
+#   7. interrupt_check.sh (the first project): an interrupted grader leaves
+#      no QEMU behind.
 #
 #   selftest.sh [PROJECT...]          (default: project4 project3)
 #
