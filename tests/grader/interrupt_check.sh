@@ -2,9 +2,10 @@
 # An interrupted grader stops and takes its QEMUs with it. Strict grading of
 # a mutant that hangs every test (each QEMU runs until its limit) starts in
 # a process group of its own; once its first QEMU runs (waited for as an
-# event, never a fixed time), the whole group gets SIGTERM, as a terminal's Ctrl-C reaches the foreground group (SIGTERM because a
-# shell started in the background ignores SIGINT; grade.sh handles both with
-# one trap). QEMU runs in sessions of their own, so only that trap can stop
+# event, never a fixed time), the whole group gets SIGTERM, as a
+# terminal's Ctrl-C reaches the foreground group (SIGTERM because a shell
+# started in the background ignores SIGINT; grade.sh handles both with one
+# trap). QEMU runs in sessions of their own, so only that trap can stop
 # them: no QEMU of the run may remain.
 #
 #   interrupt_check.sh PROJECT        (inside selftest.sh)
