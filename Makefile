@@ -2,9 +2,9 @@
 #
 #   make           build the kernel (build/keos.elf) and the host tools
 #   make run       boot the kernel in QEMU (serial on this terminal; Ctrl-A X quits)
-#   make gdb       boot it stopped, waiting for gdb (writes .gdbinit); GDB=1 works too
-#   make check     host unit tests, then the kernel test suite in QEMU
-#   make grade     the graded guest tests, with the score table
+#   make gdb       boot it stopped, waiting for gdb (writes .gdbinit); TEST=NAME: one test
+#   make check     host unit tests, the kernel test suite in QEMU, the grader's self-test
+#   make grade     the graded tests, with the score table (TEST=NAME: one test)
 #
 # Each subsystem may add a fragment under mk/ (see mk/README.md) listing its
 # kernel sources, host tests and host tools; the rules here build them all.
@@ -77,8 +77,10 @@ $(BUILD)/$(1).elf: $(call kobj,$(2)) $(BUILD)/k/keos/lib/ksyms_empty.o keos/arch
 endef
 $(eval $(call kernel_rule,keos,$(KERNEL_SRCS) keos/main.c))
 $(eval $(call kernel_rule,keos-test,$(KERNEL_SRCS) $(KTEST_SRCS) keos/test/runner.c))
-# gKeOS: keos with the guest tests, booted by kev from the file gKeOS.
-$(eval $(call kernel_rule,gkeos,$(sort $(KERNEL_SRCS) $(GUEST_SRCS)) keos/test/runner.c))
+# gKeOS: keos with the guest tests, booted by kev from the file gKeOS. Linked
+# with the kernel's objects first, in the same order, so keos and kev code has
+# the same addresses in both kernels (make gdb: tools/write_gdbinit.sh).
+$(eval $(call kernel_rule,gkeos,$(KERNEL_SRCS) $(sort $(filter-out $(KERNEL_SRCS),$(GUEST_SRCS))) keos/test/runner.c))
 
 $(BUILD)/k/keos/lib/ksyms_empty.o: keos/lib/ksyms_empty.S
 	@mkdir -p $(dir $@)
@@ -122,27 +124,41 @@ run: deps-quiet $(BUILD)/keos.elf
 	@if [ -n "$(GDB)" ]; then bash tools/write_gdbinit.sh $(BUILD)/keos.elf; fi
 	bash tools/qemu_run.sh $(if $(GDB),--gdb) $(BUILD)/keos.elf
 
-gdb:
-	$(MAKE) run GDB=1
+# In a handout (mk/handout.mk, written by grader/make_handout.sh) the files
+# given as stubs: until a file no longer says "not yet implemented", the
+# checks that need it wait (make grade tests the student's code). A check
+# names the files it needs in NAME_SRCS (host tests) or NAME_NEEDS.
+HANDOUT_STUBBED ?=
+STUBS_LEFT := $(if $(HANDOUT_STUBBED),$(shell grep -l 'panic("not yet implemented")' $(HANDOUT_STUBBED) 2>/dev/null))
+needs_stubs = $(filter $(STUBS_LEFT),$($(1)_SRCS) $($(1)_NEEDS))
+ready = $(foreach c,$(1),$(if $(call needs_stubs,$(c)),,$(c)))
+waiting = $(foreach c,$(1),$(if $(call needs_stubs,$(c)),$(c)))
+say_waiting = $(foreach c,$(call waiting,$(1)),echo "waiting for your code: $(c) needs $(call needs_stubs,$(c)) (make grade)";)
+READY_HOST_TESTS := $(call ready,$(HOST_TESTS))
 
-check: deps-quiet check-host check-kernel check-grader
+check: deps-quiet check-host check-kernel $(if $(wildcard tests/grader/selftest.sh),check-grader)
 	@echo "make check: all passed"
 
-check-host: $(HOST_TESTS:%=$(BUILD)/host/%) $(HOST_SHELL_DEPS)
-	@bash tools/run_host_tests.sh $(HOST_TESTS:%=$(BUILD)/host/%) $(HOST_SHELL_TESTS)
+check-host: $(READY_HOST_TESTS:%=$(BUILD)/host/%) $(HOST_SHELL_DEPS)
+	@$(call say_waiting,$(HOST_TESTS) $(HOST_SHELL_TESTS))
+	@bash tools/run_host_tests.sh $(READY_HOST_TESTS:%=$(BUILD)/host/%) $(call ready,$(HOST_SHELL_TESTS))
 
 # The kernel suite with the real machine shape (2 CPUs), then the runner's self-test.
+# With stubs left, a kernel test that fails only with "not yet implemented" waits too.
 KTEST_QEMU_MEM ?= 256M
-check-kernel: $(BUILD)/keos-test.elf $(BUILD)/keos.elf $(KERNEL_CHECKS)
-	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" bash tools/run_kernel_tests.sh $(BUILD)/keos-test.elf
+check-kernel: $(BUILD)/keos-test.elf $(BUILD)/keos.elf $(call ready,$(KERNEL_CHECKS))
+	@$(call say_waiting,$(KERNEL_CHECKS))
+	@QEMU_ARGS="$(subst -m $(QEMU_MEM),-m $(KTEST_QEMU_MEM),$(QEMU_ARGS))" bash tools/run_kernel_tests.sh \
+		$(if $(STUBS_LEFT),--stubs-wait) $(BUILD)/keos-test.elf
 	@bash tools/run_kernel_selftest.sh $(BUILD)/keos-test.elf
 	@bash tools/run_crash_check.sh $(BUILD)/keos.elf
 
-# The grader against itself: reference 100 %, handout 0 %, every svirtb mutant
-# below 100 % (tests/grader/selftest.sh). After check-kernel: it copies build/.
+# The grader against itself (tests/grader/selftest.sh): strict grading, every
+# rule's mutant, the handout, make gdb, interrupts. It builds its own trees
+# from the tracked files, so it runs beside the other checks.
 .PHONY: check-grader
-check-grader: check-kernel $(BUILD)/keos-test.elf $(BUILD)/disk/project4.img
-	@bash tests/grader/selftest.sh project4
+check-grader:
+	@bash tests/grader/selftest.sh
 
 # Installs what is missing (Debian); prints what it would do when not root.
 deps:
@@ -156,16 +172,50 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # --- grading and the handout ----------------------------------------------------
-# make grade [P="project3 project4"] [FORMAT=tap] [GRADE_STRICT=1 REFERENCE=DIR]
+# make grade [P="project3 project4"] [TEST=NAME[,NAME...]] [FORMAT=tap] [GRADE_JOBS=2]
+#            [GRADE_STRICT=1 REFERENCE=DIR]
+# TEST grades only those tests (P defaults to the project their names start with).
+# GRADE_STRICT=1 runs the pristine tree's grader (REFERENCE/grader/grade_strict.sh):
+# it builds and grades this tree's whitelisted files inside a copy of REFERENCE,
+# so nothing else here, this Makefile and build/ included, can change the score.
 GRADE_PROJECTS ?= project3 project4
 GRADE_DEPS ?= $(BUILD)/keos-test.elf $(BUILD)/disk/project3.img $(BUILD)/disk/project4.img
-P ?= $(GRADE_PROJECTS)
+GRADE_JOBS ?= 2
+TEST ?=
+P ?= $(if $(TEST),$(sort $(foreach t,$(subst $(comma), ,$(TEST)),$(firstword $(subst _, ,$(t))))),$(GRADE_PROJECTS))
+comma := ,
+GRADE_OPTS = $(if $(filter tap,$(FORMAT)),--format tap) --jobs $(GRADE_JOBS) $(if $(TEST),--only $(TEST)) \
+	--results grader/results.json
+export GRADE_JOBS
 .PHONY: grade handout
+ifeq ($(GRADE_STRICT),)
 grade: deps-quiet $(GRADE_DEPS)
-	@if [ -n "$(GRADE_STRICT)" ]; then bash grader/restore_reference.sh "$(REFERENCE)" $(P); fi
-	@bash grader/grade.sh $(if $(filter tap,$(FORMAT)),--format tap) --results grader/results.json $(P)
+	@bash grader/grade.sh $(GRADE_OPTS) $(P)
+else
+grade: deps-quiet
+	@[ -n "$(REFERENCE)" ] && [ -f "$(REFERENCE)/grader/grade_strict.sh" ] || \
+		{ echo "make grade GRADE_STRICT=1 needs REFERENCE=DIR, the pristine tree (with grader/grade_strict.sh)" >&2; exit 2; }
+	@bash "$(REFERENCE)/grader/grade_strict.sh" $(GRADE_OPTS) "$(CURDIR)" $(P)
+endif
 
 # make handout [P=project3|project4]: the student tree for project P (default project4):
 # stubs in the files P and later projects let students edit (grader/whitelist/).
 handout:
 	bash grader/make_handout.sh $(BUILD)/handout $(lastword $(P))
+
+# make gdb [TEST=NAME [P=PROJECT]] [GDB_PORT=1234]: QEMU waits for gdb, which
+# `gdb -x .gdbinit` attaches (tools/write_gdbinit.sh: symbols, breakpoints,
+# the host-break and guest-break commands). Without TEST: the plain kernel.
+# With TEST: the test kernel running that one test on a fresh copy of its
+# project's disk, with the symbols of the host kernel and of gKeOS.
+GDB_PORT ?= 1234
+export GDB_PORT
+gdb_kernel = $(if $(TEST),$(BUILD)/keos-test.elf,$(BUILD)/keos.elf)
+gdb: deps-quiet $(gdb_kernel) $(if $(TEST),$(BUILD)/gkeos.elf $(BUILD)/disk/$(firstword $(P)).img)
+	@bash tools/write_gdbinit.sh $(gdb_kernel) $(if $(TEST),$(BUILD)/gkeos.elf)
+ifneq ($(TEST),)
+	@cp $(BUILD)/disk/$(firstword $(P)).img $(BUILD)/disk/gdb-run.img
+	bash tools/qemu_run.sh --gdb --drive $(BUILD)/disk/gdb-run.img --append "test=$(TEST)" $(gdb_kernel)
+else
+	bash tools/qemu_run.sh --gdb $(gdb_kernel)
+endif

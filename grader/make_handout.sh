@@ -11,7 +11,9 @@
 # that panics with "not yet implemented", at file level by nothing. Earlier
 # projects keep their solutions: a project4 student starts from a working
 # project3. The comment above each assignment function stays: it is the
-# assignment. A tarball OUTDIR/keos-kev.tar.gz is written beside the tree.
+# assignment. The handout gets its own README (grader/handout-README.md) and
+# mk/handout.mk, which names the stubbed files for the Makefile. A tarball
+# OUTDIR/keos-kev.tar.gz is written beside the tree.
 set -euo pipefail
 PROJECTS=(project3 project4)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,5 +102,28 @@ for f in "${!stubbed_files[@]}"; do
 		exit 1
 	fi
 done
+
+# The student's README, and the list of stubbed files the Makefile reads
+# (make check lets the checks that need a stub wait for the student's code).
+mine=$(grep -vE '^\s*(#|$)' "$here/whitelist/$project.txt" | sed 's/.*/`&`/' | paste -sd' ')
+case $project in
+project3) example=project3_page_table_simple break=ept_map
+	spec="" ;;
+project4) example=project4_check_blockio break=simple_virtio_handle
+	spec=$'\n`docs/svirtb-spec.md` is the specification of the device, with every point the\ngraded tests check.\n' ;;
+esac
+awk -v project="$project" -v files="$mine" -v doc="docs/$project.md" -v example="$example" \
+	-v brk="$break" -v rubric="grader/rubrics/$project.rubric" -v spec="$spec" '
+	{
+		gsub(/@PROJECT@/, project); gsub(/@FILES@/, files); gsub(/@DOC@/, doc)
+		gsub(/@EXAMPLE_TEST@/, example); gsub(/@BREAK@/, brk); gsub(/@RUBRIC@/, rubric)
+		if ($0 == "@SPEC@") { printf "%s", spec; next }
+		print
+	}' "$here/handout-README.md" >"$tree/README.md"
+{
+	echo "# This tree is the $project handout (written by the course's handout tool)."
+	echo "# The files below were handed out as stubs: see HANDOUT_STUBBED in the Makefile."
+	echo "HANDOUT_STUBBED := $(printf '%s\n' "${!stubbed_files[@]}" | sort | paste -sd' ')"
+} >"$tree/mk/handout.mk"
 tar -C "$out" -czf "$out/keos-kev.tar.gz" keos-kev
 echo "handout: $tree ($n files stubbed), $out/keos-kev.tar.gz"

@@ -23,6 +23,7 @@ $(BUILD)/disk/project3-corrupt.img: $(BUILD)/gkeos.elf $(BUILD)/tools/mkfs
 
 .PHONY: check-project3
 KERNEL_CHECKS += check-project3
+check-project3_NEEDS := project3/ept.c
 check-project3: $(BUILD)/keos-test.elf $(BUILD)/disk/project3.img $(BUILD)/disk/project3-corrupt.img
 	$(Q)cp $(BUILD)/disk/project3.img $(BUILD)/disk/project3-run.img
 	$(Q)QEMU_ARGS="$(P3_QEMU_ARGS)" bash tools/run_kernel_tests.sh --timeout 300 \

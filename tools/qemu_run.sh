@@ -5,7 +5,9 @@
 #
 #   qemu_run.sh [--gdb] [--timeout SECONDS] [--append CMDLINE] [--drive IMAGE] KERNEL
 #
-# QEMU and QEMU_ARGS come from the environment (the Makefile exports them).
+# QEMU and QEMU_ARGS come from the environment (the Makefile exports them);
+# --gdb stops the machine before its first instruction and waits for gdb on
+# localhost:$GDB_PORT (default 1234).
 set -uo pipefail
 gdb=0 timeout_s=0 append="" drive=""
 while [ $# -gt 1 ]; do
@@ -24,7 +26,10 @@ command -v "$QEMU" >/dev/null || { echo "qemu_run: $QEMU not found (run: make de
 args=()
 read -r -a args <<<"$QEMU_ARGS"
 [ -n "$drive" ] && args+=(-drive "file=$drive,if=none,id=disk0,format=raw" -device virtio-blk-pci,drive=disk0)
-[ $gdb = 1 ] && args+=(-s -S) && echo "qemu_run: waiting for gdb on localhost:1234 (run: gdb)" >&2
+if [ $gdb = 1 ]; then
+	args+=(-gdb "tcp:127.0.0.1:${GDB_PORT:-1234}" -S)
+	echo "qemu_run: waiting for gdb on localhost:${GDB_PORT:-1234} (in another terminal: gdb -x .gdbinit)" >&2
+fi
 cmd=("$QEMU" "${args[@]}" -kernel "$kernel")
 [ -n "$append" ] && cmd+=(-append "$append")
 if [ "$timeout_s" != 0 ]; then

@@ -98,7 +98,6 @@
  * freed vCPU; x2apic_free comes after vm_destroy. */
 #include "project4/dev/x2apic.h"
 #include "kev/vcpu.h"
-#include "keos/arch/x86.h"
 #include "keos/lib/printk.h"
 #include "keos/mm/kmalloc.h"
 

@@ -22,7 +22,8 @@ struct guest_run {
 };
 
 /* Boots gKeOS with "test=<test>", waits for it, and fails the calling test
- * with the guest's first failure line, the VM's report, or the timeout. */
+ * when the guest did not pass, after printing why as "reason: " lines (the
+ * guest's failing check, the VM's report or its deadline). */
 void guest_test_run(const struct guest_run *run);
 /* True if the VM's console output contains text. */
 bool guest_console_has(struct keos_vm *k, const char *text);

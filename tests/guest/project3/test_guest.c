@@ -132,6 +132,205 @@ KTEST(page_table_complicate)
 }
 
 
+/* The raw entries on a walk, as the comment above ept_map states them. */
+#define ENTRY_P    (1ull << 0)
+#define ENTRY_W    (1ull << 1)
+#define ENTRY_U    (1ull << 2)
+#define ENTRY_PS   (1ull << 7)
+#define ENTRY_NX   (1ull << 63)
+#define ENTRY_ADDR 0x000ffffffffff000ull
+
+static unsigned table_index(gpa_t gpa, int level)
+{
+	return (unsigned)(gpa >> (12 + 9 * level)) & 511;
+}
+
+/* Intermediate entries are present, writable and user; the leaf is present
+ * and user, writable iff EPT_PERM_WRITE, NX iff no EPT_PERM_EXEC. */
+KTEST(page_table_entry_bits)
+{
+	struct ept t;
+	KASSERT_EQ(ept_init(&t), EPT_OK);
+	void *page = page_alloc();
+	KASSERT(page != NULL);
+	hpa_t pa = virt_to_phys(page);
+	/* Non-zero indices at every level. */
+	gpa_t gpa = (3ull << 39) | (5ull << 30) | (7ull << 21) | (9ull << 12);
+	static const unsigned perms[] = {
+		EPT_PERM_READ, EPT_PERM_READ | EPT_PERM_WRITE, EPT_PERM_READ | EPT_PERM_EXEC, EPT_PERM_RWX,
+	};
+	for (size_t p = 0; p < sizeof(perms) / sizeof(perms[0]); p++) {
+		KASSERT_EQ(ept_map(&t, gpa, pa, perms[p]), EPT_OK);
+		const uint64_t *table = t.pml4;
+		for (int level = 3; level > 0; level--) {
+			uint64_t e = table[table_index(gpa, level)];
+			if ((e & (ENTRY_P | ENTRY_W | ENTRY_U)) != (ENTRY_P | ENTRY_W | ENTRY_U) || (e & ENTRY_PS))
+				ktest_fail(__FILE__, __LINE__, "the level-%d entry for gpa %#lx is %#lx: an intermediate "
+				           "entry must be present, writable and user, without PS", level, gpa, e);
+			table = phys_to_virt(e & ENTRY_ADDR);
+		}
+		uint64_t leaf = table[table_index(gpa, 0)];
+		KASSERT_EQ(leaf & ENTRY_ADDR, pa);
+		KASSERT_EQ(leaf & (ENTRY_P | ENTRY_U), ENTRY_P | ENTRY_U);
+		KASSERT_EQ(!!(leaf & ENTRY_W), !!(perms[p] & EPT_PERM_WRITE));
+		KASSERT_EQ(!!(leaf & ENTRY_NX), !(perms[p] & EPT_PERM_EXEC));
+		hpa_t out;
+		KASSERT_EQ(ept_unmap(&t, gpa, &out), EPT_OK);
+	}
+	ept_destroy(&t);
+	page_free(page);
+}
+
+/* Each error of ept_map, ept_unmap and ept_walk, in the order ept_map checks
+ * them; a refused call changes nothing. */
+KTEST(page_table_errors)
+{
+	struct ept t;
+	KASSERT_EQ(ept_init(&t), EPT_OK);
+	void *a = page_alloc(), *b = page_alloc();
+	KASSERT(a != NULL && b != NULL);
+	hpa_t pa = virt_to_phys(a), out;
+	unsigned perm;
+	const gpa_t g = 0x5000000;
+	size_t before = page_free_count();
+	KASSERT_EQ(ept_map(&t, g, pa, 0), EPT_ERR_BAD_PERM);                        /* no read */
+	KASSERT_EQ(ept_map(&t, g, pa, EPT_PERM_WRITE | EPT_PERM_EXEC), EPT_ERR_BAD_PERM);
+	KASSERT_EQ(ept_map(&t, g, pa, EPT_PERM_READ | 8), EPT_ERR_BAD_PERM);        /* unknown bit */
+	KASSERT_EQ(ept_map(&t, g + 1, pa, EPT_PERM_WRITE), EPT_ERR_BAD_PERM);       /* perm first */
+	KASSERT_EQ(ept_map(&t, g + 1, pa, EPT_PERM_READ), EPT_ERR_UNALIGNED);
+	KASSERT_EQ(ept_map(&t, g, pa + 8, EPT_PERM_READ), EPT_ERR_UNALIGNED);
+	KASSERT_EQ(ept_map(&t, (1ull << 48) + 1, pa, EPT_PERM_READ), EPT_ERR_UNALIGNED); /* alignment first */
+	KASSERT_EQ(ept_map(&t, 1ull << 48, pa, EPT_PERM_READ), EPT_ERR_OUT_OF_RANGE);
+	KASSERT_EQ(ept_map(&t, g, 1ull << 52, EPT_PERM_READ), EPT_ERR_OUT_OF_RANGE);
+	KASSERT_EQ(page_free_count(), before);                                      /* no table built */
+	KASSERT_EQ(ept_walk(&t, g, NULL, NULL), EPT_ERR_NOT_EXIST);
+
+	/* A duplicate leaves the mapping and the tables as they were. */
+	KASSERT_EQ(ept_map(&t, g, pa, EPT_PERM_READ), EPT_OK);
+	size_t mapped = page_free_count();
+	KASSERT_EQ(ept_map(&t, g, virt_to_phys(b), EPT_PERM_RWX), EPT_ERR_DUPLICATED);
+	KASSERT_EQ(page_free_count(), mapped);
+	KASSERT_EQ(ept_walk(&t, g, &out, &perm), EPT_OK);
+	KASSERT_EQ(out, pa);
+	KASSERT_EQ(perm, EPT_PERM_READ);
+
+	/* Refused unmaps leave the mapping. */
+	KASSERT_EQ(ept_unmap(&t, g + 0x10, &out), EPT_ERR_UNALIGNED);
+	KASSERT_EQ(ept_unmap(&t, (1ull << 48) | g, &out), EPT_ERR_OUT_OF_RANGE);
+	KASSERT_EQ(ept_unmap(&t, g + 0x1000, &out), EPT_ERR_NOT_EXIST);
+	KASSERT_EQ(ept_walk(&t, g, &out, NULL), EPT_OK);
+	KASSERT_EQ(out, pa);
+
+	/* ept_walk takes any gpa: the address of that very byte. */
+	KASSERT_EQ(ept_walk(&t, g + 0x123, &out, NULL), EPT_OK);
+	KASSERT_EQ(out, pa + 0x123);
+	KASSERT_EQ(ept_walk(&t, g + 0xfff, NULL, &perm), EPT_OK);
+	KASSERT_EQ(perm, EPT_PERM_READ);
+	KASSERT_EQ(ept_walk(&t, (1ull << 48) | g, &out, NULL), EPT_ERR_OUT_OF_RANGE);
+	KASSERT_EQ(ept_walk(&t, g + 0x1000, &out, NULL), EPT_ERR_NOT_EXIST);
+
+	KASSERT_EQ(ept_unmap(&t, g, &out), EPT_OK);
+	KASSERT_EQ(out, pa);
+	KASSERT_EQ(ept_walk(&t, g, NULL, NULL), EPT_ERR_NOT_EXIST);
+	ept_destroy(&t);
+	page_free(a);
+	page_free(b);
+}
+
+/* ept_unmap frees each table the removal leaves empty, up to (not
+ * including) the root; a table that still maps something stays. Counted in
+ * free pages: a first mapping builds a PDPT, a PD and a PT. */
+KTEST(page_table_unmap_frees_tables)
+{
+	struct ept t;
+	KASSERT_EQ(ept_init(&t), EPT_OK);
+	void *a = page_alloc(), *b = page_alloc();
+	KASSERT(a != NULL && b != NULL);
+	hpa_t out;
+	const gpa_t g = 0x7fc00000;           /* g + 2 MiB is in the same PD */
+	size_t base = page_free_count();
+	KASSERT_EQ(ept_map(&t, g, virt_to_phys(a), EPT_PERM_READ), EPT_OK);
+	KASSERT_EQ(page_free_count(), base - 3);
+	KASSERT_EQ(ept_map(&t, g + 0x1000, virt_to_phys(b), EPT_PERM_READ), EPT_OK);  /* same PT */
+	KASSERT_EQ(page_free_count(), base - 3);
+	KASSERT_EQ(ept_unmap(&t, g, &out), EPT_OK);
+	KASSERT_EQ(page_free_count(), base - 3);                   /* the PT still maps g + 4 KiB */
+	KASSERT_EQ(ept_walk(&t, g + 0x1000, &out, NULL), EPT_OK);
+	KASSERT_EQ(ept_unmap(&t, g + 0x1000, &out), EPT_OK);
+	if (page_free_count() != base)
+		ktest_fail(__FILE__, __LINE__, "%ld table page(s) still allocated after the last unmap: "
+		           "ept_unmap must free the tables it leaves empty", (long)(base - page_free_count()));
+
+	KASSERT_EQ(ept_map(&t, g, virt_to_phys(a), EPT_PERM_READ), EPT_OK);
+	KASSERT_EQ(ept_map(&t, g + (1ull << 21), virt_to_phys(b), EPT_PERM_READ), EPT_OK);  /* another PT */
+	KASSERT_EQ(page_free_count(), base - 4);
+	KASSERT_EQ(ept_unmap(&t, g, &out), EPT_OK);
+	KASSERT_EQ(page_free_count(), base - 3);                   /* g's PT only */
+	KASSERT_EQ(ept_walk(&t, g + (1ull << 21), &out, NULL), EPT_OK);
+	KASSERT_EQ(ept_unmap(&t, g + (1ull << 21), &out), EPT_OK);
+	KASSERT_EQ(page_free_count(), base);
+
+	/* The root stays: the table works as before. */
+	KASSERT_EQ(ept_map(&t, g, virt_to_phys(a), EPT_PERM_READ), EPT_OK);
+	KASSERT_EQ(ept_unmap(&t, g, &out), EPT_OK);
+	KASSERT_EQ(page_free_count(), base);
+	ept_destroy(&t);
+	KASSERT_EQ(page_free_count(), base + 1);
+	page_free(a);
+	page_free(b);
+}
+
+/* ept_destroy frees every table page, the root included, and none of the
+ * pages the leaves map; the ept is empty afterwards. */
+KTEST(page_table_destroy_frees_tables)
+{
+	enum { N = 5 };
+	void *pages[N];
+	for (int i = 0; i < N; i++) {
+		pages[i] = page_alloc();
+		KASSERT(pages[i] != NULL);
+	}
+	size_t base = page_free_count();
+	struct ept t;
+	KASSERT_EQ(ept_init(&t), EPT_OK);
+	for (int i = 0; i < N; i++)   /* a PML4 entry each: 3 tables each */
+		KASSERT_EQ(ept_map(&t, ((gpa_t)i << 39) | 0x1000, virt_to_phys(pages[i]), EPT_PERM_RWX), EPT_OK);
+	KASSERT_EQ(page_free_count(), base - 1 - 3 * N);
+	ept_destroy(&t);
+	KASSERT(t.pml4 == NULL);
+	if (page_free_count() != base)
+		ktest_fail(__FILE__, __LINE__, "after ept_destroy %ld page(s) differ from before ept_init "
+		           "(tables kept, or mapped pages freed)", (long)page_free_count() - (long)base);
+	for (int i = 0; i < N; i++)
+		page_free(pages[i]);
+}
+
+/* With no page left for a table, ept_map says EPT_ERR_NO_MEMORY; once pages
+ * are free again the same mapping works. */
+KTEST(page_table_out_of_memory)
+{
+	struct ept t;
+	KASSERT_EQ(ept_init(&t), EPT_OK);
+	void *a = page_alloc();
+	KASSERT(a != NULL);
+	void *held = NULL, *p;
+	while ((p = page_alloc()) != NULL) {   /* every free page, chained through its first word */
+		*(void **)p = held;
+		held = p;
+	}
+	enum ept_mapping_error err = ept_map(&t, 0x1000000, virt_to_phys(a), EPT_PERM_READ);
+	while (held) {
+		p = *(void **)held;
+		page_free(held);
+		held = p;
+	}
+	KASSERT_EQ(err, EPT_ERR_NO_MEMORY);
+	KASSERT_EQ(ept_map(&t, 0x1000000, virt_to_phys(a), EPT_PERM_READ), EPT_OK);
+	KASSERT_EQ(ept_walk(&t, 0x1000000, NULL, NULL), EPT_OK);
+	ept_destroy(&t);
+	page_free(a);
+}
+
 KTEST(guest_vcpus_run_in_parallel)
 {
 	KASSERT(ncpus >= 2);

@@ -13,6 +13,9 @@
 #include "keos/test/ktest.h"
 #include "keos/arch/cpu.h"
 #include "keos/arch/x86.h"
+#include "keos/arch/guest.h"
+#include "keos/lib/printk.h"
+#include "kev/hypercall.h"
 #include "keos/mm/kmalloc.h"
 #include "keos/mm/palloc.h"
 #include "keos/mm/vm.h"
@@ -265,6 +268,18 @@ KTEST(svirtb_buffer_crossing_page)
 		KASSERT_EQ(buf[i], 0x5a);
 	CHECK_IO(svirtb_write(&k.d, 2, svirtb_fixture + 2 * SECTOR, SECTOR));
 	page_free_run(two, 2);
+
+	/* Two guest pages whose host pages are surely not adjacent: kev's pager
+	 * gives a guest page its host page at the first touch, and a third page
+	 * is touched between the two. Pages near the top of RAM, which no test
+	 * boot hands out; read into, never allocated. */
+	volatile uint8_t *first = phys_to_virt(GUEST_RAM_END - (2u << 20));
+	first[0] = 1;
+	first[16 * PAGE_SIZE] = 1;
+	first[PAGE_SIZE] = 1;
+	buf = (uint8_t *)first + PAGE_SIZE - 100;
+	CHECK_IO(svirtb_read(&k.d, 0, buf, SECTOR));
+	expect_fixture_sector(buf, 0);
 	disk_close(&k);
 }
 
@@ -399,6 +414,234 @@ KTEST(svirtb_bad_entries)
 		kick_one_entry(&bad[i]);
 		expect_reset_and_recovery();
 	}
+}
+
+/* The spec's initialization by hand, each step read back as the driver
+ * would: every accepted write is stored in the register page, and READY
+ * starts the ring empty (queue_head = queue_tail = 0). */
+KTEST(svirtb_init_sequence)
+{
+	void *ring = page_alloc();
+	KASSERT(ring != NULL);
+	uint64_t addr = virt_to_phys(ring);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_MAGIC);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_DRIVER_OK);
+	set_reg(VIRTIO_REG_QUEUE_SIZE, 12);
+	set_reg(VIRTIO_REG_QUEUE_ADDR_HI, (uint32_t)(addr >> 32));
+	set_reg(VIRTIO_REG_QUEUE_ADDR_LO, (uint32_t)addr);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 12);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_ADDR_HI), (uint32_t)(addr >> 32));
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_ADDR_LO), (uint32_t)addr);
+	set_reg(VIRTIO_REG_QUEUE_SIZE, 7);                    /* rewritten before READY */
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 7);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_READY);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_READY);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_HEAD), 0);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), 0);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 7);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_MAGIC);
+	page_free(ring);
+}
+
+/* The calling vCPU's exits so far (kev counts them). */
+static uint64_t vcpu_exits(void)
+{
+	return (uint64_t)guest_hypercall(KEV_HC_EXIT_COUNT, 0, 0, 0);
+}
+
+/* attach maps the register page read-only: reading a register is a plain
+ * load, no exit; only writes exit. 1000 reads may cost a handful of exits
+ * (the host's interrupts are not counted, a timer tick or a page fault in
+ * between might be), never one each. */
+KTEST(svirtb_register_reads_do_not_exit)
+{
+	enum { READS = 1000 };
+	uint32_t sum = 0;
+	uint64_t before = vcpu_exits();
+	for (int i = 0; i < READS; i++)
+		sum += reg(VIRTIO_REG_STATUS) + reg(VIRTIO_REG_QUEUE_TAIL);
+	uint64_t exits = vcpu_exits() - before;
+	KASSERT_EQ(sum, (uint32_t)((uint64_t)READS * VIRTIO_STATUS_MAGIC));
+	if (exits >= READS / 10)
+		ktest_fail(__FILE__, __LINE__, "%u register reads took %lu exits: the register page is "
+		           "not mapped for reading (attach maps it read-only at 0xcafe0000)",
+		           2 * READS, exits);
+	uint64_t before_write = vcpu_exits();
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);       /* a write exits */
+	KASSERT(vcpu_exits() - before_write >= 1);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_MAGIC);
+}
+
+static void expect_queue_registers_zero(void)
+{
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 0);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_ADDR_HI), 0);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_ADDR_LO), 0);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_HEAD), 0);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), 0);
+}
+
+/* The driver's RESET returns the device to MAGIC with every queue register
+ * zeroed, from each state: DRIVER_OK with a queue configured, READY after
+ * requests moved the indices, and the error state RESET. */
+KTEST(svirtb_reset_zeroes_queue)
+{
+	void *ring = page_alloc();
+	KASSERT(ring != NULL);
+	uint64_t addr = virt_to_phys(ring) | (1ull << 32);     /* both address halves non-zero */
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	set_reg(VIRTIO_REG_QUEUE_SIZE, 8);
+	set_reg(VIRTIO_REG_QUEUE_ADDR_HI, (uint32_t)(addr >> 32));
+	set_reg(VIRTIO_REG_QUEUE_ADDR_LO, (uint32_t)addr);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_ADDR_HI), 1);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);       /* from DRIVER_OK */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_MAGIC);
+	expect_queue_registers_zero();
+	page_free(ring);
+
+	struct disk k;
+	uint8_t buf[SECTOR];
+	disk_open_size(&k, 8);
+	for (int i = 0; i < 3; i++)
+		CHECK_IO(svirtb_read(&k.d, 0, buf, SECTOR));
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), 3);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);       /* from READY */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_MAGIC);
+	expect_queue_registers_zero();
+	page_free(k.ring);
+
+	disk_open_size(&k, 8);
+	CHECK_IO(svirtb_read(&k.d, 0, buf, SECTOR));
+	set_reg(VIRTIO_REG_QUEUE_TAIL, 0);                     /* a guest error: RESET */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);       /* from the error state */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_MAGIC);
+	expect_queue_registers_zero();
+	page_free(k.ring);
+	disk_open(&k);
+	disk_close(&k);
+}
+
+/* After a guest error the device shows RESET and accepts only the driver's
+ * RESET: DRIVER_OK (step 2 without step 1), a queue register or READY keep
+ * it in RESET. */
+KTEST(svirtb_error_state_needs_reset)
+{
+	set_reg(VIRTIO_REG_QUEUE_TAIL, 0);                     /* a guest error */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	set_reg(VIRTIO_REG_QUEUE_SIZE, 8);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 0);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_READY);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	expect_reset_and_recovery();
+}
+
+/* A write the device rejects is not stored: the register keeps its value. */
+KTEST(svirtb_rejected_writes_not_stored)
+{
+	set_reg(VIRTIO_REG_QUEUE_SIZE, 9);                     /* queue register in MAGIC */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 0);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+
+	struct disk k;
+	disk_open_size(&k, 8);
+	uint64_t addr = virt_to_phys(k.ring);
+	set_reg(VIRTIO_REG_QUEUE_ADDR_LO, 0x5000);             /* queue register in READY */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_ADDR_LO), (uint32_t)addr);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 8);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+	page_free(k.ring);
+
+	disk_open_size(&k, 8);
+	set_reg(VIRTIO_REG_QUEUE_HEAD, 8);                     /* head == queue_size */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_HEAD), 0);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+	page_free(k.ring);
+
+	disk_open_size(&k, 8);
+	set_reg(VIRTIO_REG_QUEUE_TAIL, 5);                     /* the device's register */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), 0);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+	page_free(k.ring);
+
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	*(volatile uint16_t *)(regs() + VIRTIO_REG_QUEUE_SIZE) = 0x55;   /* a 16-bit write */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_SIZE), 0);
+	set_reg(VIRTIO_REG_STATUS, 0x1234);                    /* no such status */
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	expect_reset_and_recovery();
+}
+
+/* A guest error stops the drain: entries before the bad one are done, the
+ * bad one and those after it are not, and queue_tail stays on the bad one. */
+KTEST(svirtb_error_stops_the_drain)
+{
+	static uint8_t first[SECTOR], last[SECTOR], back[SECTOR];
+	memset(first, 0x11, sizeof(first));
+	memset(last, 0x22, sizeof(last));
+	void *ring = page_alloc();
+	KASSERT(ring != NULL);
+	const struct virt_queue_entry e[3] = {
+		{ virt_to_phys(first), SECTOR, 2, VIRT_QUEUE_CMD_WRITE },
+		{ virt_to_phys(first), SECTOR, 2, 7 },               /* unknown command */
+		{ virt_to_phys(last), SECTOR, 2, VIRT_QUEUE_CMD_WRITE },
+	};
+	configure(8, virt_to_phys(ring));
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_READY);
+	memcpy(ring, e, sizeof(e));
+	set_reg(VIRTIO_REG_QUEUE_HEAD, 3);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	KASSERT_EQ(reg(VIRTIO_REG_QUEUE_TAIL), 1);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+	page_free(ring);
+
+	struct disk k;
+	disk_open(&k);
+	CHECK_IO(svirtb_read(&k.d, 2, back, SECTOR));
+	KASSERT(!memcmp(back, first, SECTOR));
+	CHECK_IO(svirtb_write(&k.d, 2, svirtb_fixture + 2 * SECTOR, SECTOR));
+	disk_close(&k);
+}
+
+/* Each guest error gets one line with the reason on the host console. Only
+ * the grader sees that console: before each error the guest announces it
+ * with "expect one device line: WHAT" and closes with "one device line
+ * expected above: WHAT"; grader/run_test.sh counts the host lines between. */
+static void provoke(const char *what, uint32_t off, uint32_t value)
+{
+	printk("expect one device line: %s\n", what);
+	set_reg(off, value);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	printk("one device line expected above: %s\n", what);
+	set_reg(VIRTIO_REG_STATUS, VIRTIO_STATUS_RESET);
+}
+
+KTEST(svirtb_one_line_per_error)
+{
+	provoke("queue_tail written by the driver", VIRTIO_REG_QUEUE_TAIL, 0);
+	provoke("READY written in MAGIC", VIRTIO_REG_STATUS, VIRTIO_STATUS_READY);
+	provoke("a write past the registers", 0x40, 1);
+	struct disk k;
+	disk_open(&k);
+	provoke("queue_head equal to queue_size", VIRTIO_REG_QUEUE_HEAD, QSIZE);
+	page_free(k.ring);
+	static uint8_t buf[SECTOR];
+	const struct virt_queue_entry e = { virt_to_phys(buf), SECTOR, 0, 9 };
+	printk("expect one device line: an entry with command 9\n");
+	kick_one_entry(&e);
+	KASSERT_EQ(reg(VIRTIO_REG_STATUS), VIRTIO_STATUS_RESET);
+	printk("one device line expected above: an entry with command 9\n");
+	expect_reset_and_recovery();
 }
 
 /* Two vCPUs share one driver ring. Each round both push their requests (under
