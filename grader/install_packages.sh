@@ -28,7 +28,7 @@ for p in "${GRADING[@]}"; do
 done
 if [ "$what" = all ]; then want=("${listed[@]}"); else want=("${GRADING[@]}"); fi
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
 for p in "${want[@]}"; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} = 0 ]; then
@@ -46,7 +46,7 @@ export DEBIAN_FRONTEND=noninteractive
 available=() absent=()
 for p in "${missing[@]}"; do
 	# A package the archive knows has a candidate version.
-	if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]'; then available+=("$p"); else absent+=("$p"); fi
+	if [[ $(apt-cache policy "$p" 2>/dev/null) =~ Candidate:\ [^\(] ]]; then available+=("$p"); else absent+=("$p"); fi
 done
 for p in "${absent[@]}"; do
 	if printf '%s\n' "${GRADING[@]}" | grep -qx "$p"; then

@@ -24,7 +24,8 @@ bash "$tree/grader/install_packages.sh" all
 
 # The kernels are linked with --no-warn-rwx-segments (binutils 2.39 and
 # later): say so plainly on an older base image rather than fail in make.
-if ! ld --help 2>/dev/null | grep -q -- --no-warn-rwx-segments; then
+ld_help=$(ld --help 2>/dev/null)
+if [[ $ld_help != *--no-warn-rwx-segments* ]]; then
 	echo "setup: this image's binutils ($(ld --version | head -n 1)) is older than 2.39 and cannot link the kernels;" >&2
 	echo "setup: choose the Ubuntu 24.04 base image (Ubuntu 22.04 has binutils 2.38)" >&2
 	exit 1
