@@ -11,7 +11,8 @@
 # who uploaded the file alone). The shallowest one wins; several at the same
 # depth are flagged as ambiguous (the first in name order is graded). A file
 # found nowhere is left out: grade_strict.sh flags it and grades the stub.
-# .git, build and __MACOSX folders and symbolic links are never read.
+# .git, build and __MACOSX folders and symbolic links inside UPLOAD are
+# never read (UPLOAD itself may be a link to a folder).
 #
 # When the upload holds a tree, its given files (every file of the pristine
 # tree this script lives in, except the whitelisted ones) are compared with
@@ -45,7 +46,7 @@ done
 
 # candidates NAME: the upload's regular files called NAME, one per line, sorted.
 candidates() {
-	find "$upload" \( -name .git -o -name build -o -name __MACOSX \) -prune -o \
+	find -H "$upload" \( -name .git -o -name build -o -name __MACOSX \) -prune -o \
 		-type f -name "$1" -print | sort
 }
 # shallowest: of the paths on stdin, those with the fewest slashes.
@@ -89,7 +90,7 @@ while IFS= read -r line; do
 	f=${f%% and *}
 	case "$f" in grader/results.json|.gdbinit) continue ;; esac
 	[ -n "${editable[$f]:-}" ] || changed+=("$f")
-done < <(diff -rq -x build -x .git "$pristine" "$root" 2>/dev/null | grep '^Files .* differ$')
+done < <(diff -rq --no-dereference -x build -x .git "$pristine" "$root" 2>/dev/null | grep '^Files .* differ$')
 if [ ${#changed[@]} -gt 0 ]; then
 	shown=$(printf '%s, ' "${changed[@]:0:8}")
 	[ ${#changed[@]} -gt 8 ] && shown+="... "

@@ -261,7 +261,6 @@ fi
 if [ -n "$results" ]; then
 	{
 		printf '{\n  "score": %d,\n  "max_score": %d,\n  "execution_time": %s,\n' "$total" "$max" "$elapsed"
-		[ -z "$visibility" ] || printf '  "visibility": "%s",\n' "$visibility"
 		if [ ${#all_flags[@]} -gt 0 ]; then
 			printf '  "output": "%s",\n' "$(json_escape "FLAGGED for review: $(printf '%s; ' "${all_flags[@]}")")"
 		fi

@@ -35,7 +35,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pristine=$(dirname "$here")
-work="" log_dir="" results="" pass=() projects=() prepare=0 caller_flags=() visibility=""
+work="" log_dir="" results="" pass=() projects=() prepare=0 caller_flags=()
 usage="usage: grade_strict.sh [--work DIR] [--log-dir DIR] [--results FILE] [--format table|tap] [--jobs N] [--only NAME,...] [--fail-fast] [--flag TEXT]... [--visibility V] [--prepare] SUBMISSION PROJECT..."
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--format|--jobs|--only) pass+=("$1" "$2"); shift 2 ;;
 	--fail-fast) pass+=("$1"); shift ;;
 	--flag) caller_flags+=("$2"); pass+=("$1" "$2"); shift 2 ;;
-	--visibility) visibility=$2; pass+=("$1" "$2"); shift 2 ;;
+	--visibility) pass+=("$1" "$2"); shift 2 ;;
 	--prepare) prepare=1; shift ;;
 	-*) echo "grade_strict: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
 	*) projects+=("$1"); shift ;;
@@ -150,7 +150,6 @@ if ! make -C "$work" -s -j"${GRADE_BUILD_JOBS:-2}" "${targets[@]}" >"$build_log"
 		all+=("does not build")
 		{
 			printf '{\n  "score": 0,\n  "max_score": %d,\n  "execution_time": %d.%02d,\n' "$max" $((ms / 1000)) $((ms % 1000 / 10))
-			[ -z "$visibility" ] || printf '  "visibility": "%s",\n' "$visibility"
 			printf '  "output": "%s",\n  "flags": [' "$(json_str "the submission does not build:"$'\n'"$first"$'\n'"log: $build_log")"
 			sep=""
 			for f in "${all[@]}"; do printf '%s"%s"' "$sep" "$(json_str "$f")"; sep=", "; done
