@@ -219,3 +219,18 @@ ifneq ($(TEST),)
 else
 	bash tools/qemu_run.sh --gdb $(gdb_kernel)
 endif
+
+# make autograder [P=project4] [VISIBILITY=visible]: Gradescope's autograder zip
+# for project P (grader/make_autograder.sh): build/autograder/autograder-P.zip.
+VISIBILITY ?= visible
+.PHONY: autograder bench-grading
+autograder:
+	@[ -f grader/make_autograder.sh ] || { echo "make autograder: only in the course's own tree" >&2; exit 2; }
+	bash grader/make_autograder.sh $(BUILD)/autograder $(lastword $(P)) $(VISIBILITY)
+
+# Grading throughput: 20 submissions (copies of the reference, the stubs, two
+# mutants and one whose tests wait out the driver) through grader/grade_many.sh,
+# two ways of using the cores side by side (tests/grader/bench_grading.sh).
+bench-grading:
+	@[ -f tests/grader/bench_grading.sh ] || { echo "make bench-grading: only in the course's own tree" >&2; exit 2; }
+	bash tests/grader/bench_grading.sh $(BUILD)/bench-grading

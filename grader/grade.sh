@@ -5,7 +5,7 @@
 # (grader/rubrics/PROJECT.rubric).
 #
 #   grade.sh [--format table|tap] [--results FILE] [--log-dir DIR] [--jobs N]
-#            [--only NAME[,NAME...]] [--fail-fast] [--flag TEXT]... PROJECT...
+#            [--only NAME[,NAME...]] [--fail-fast] [--flag TEXT]... [--visibility V] PROJECT...
 #
 # A project is described by grader/projects/PROJECT.conf (bash): KERNEL, the
 # kernel that runs the tests; optionally DRIVE, a disk image copied fresh for
@@ -17,13 +17,15 @@
 # student edits (grader/whitelist/PROJECT.txt) are checked for what a device
 # has no business doing (grader/scan_submission.sh); anything found is shown
 # as FLAGGED above the project's rows and listed in the results' "flags".
-# Results for autograders go to --results FILE (Gradescope's results.json).
+# Results for autograders go to --results FILE (Gradescope's results.json;
+# --visibility gives each test Gradescope's "visibility": visible, hidden,
+# after_due_date or after_published).
 #
 # Exit status: 0 only at full marks; 1 otherwise; 2 for a usage or rubric error.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-format=table results="" log_dir="" projects=() fail_fast=0 jobs=${GRADE_JOBS:-2} only="" extra_flags=()
+format=table results="" log_dir="" projects=() fail_fast=0 jobs=${GRADE_JOBS:-2} only="" extra_flags=() visibility=""
 usage="usage: grade.sh [--format table|tap] [--results FILE] [--log-dir DIR] [--jobs N] [--only NAME,...] [--fail-fast] PROJECT..."
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--jobs) jobs=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--flag) extra_flags+=("$2"); shift 2 ;;   # a finding of the caller (grade_strict.sh: a missing file)
+	--visibility) visibility=$2; shift 2 ;;
 	--fail-fast) fail_fast=1; shift ;;   # stop at the first lost point (the self-test's mutants)
 	-*) echo "grade: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
 	*) projects+=("$1"); shift ;;
@@ -40,6 +43,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#projects[@]} -gt 0 ] || { echo "$usage" >&2; exit 2; }
 case $format in table|tap) ;; *) echo "grade: --format is table or tap" >&2; exit 2 ;; esac
+case $visibility in ''|visible|hidden|after_due_date|after_published) ;;
+*) echo "grade: --visibility is visible, hidden, after_due_date or after_published" >&2; exit 2 ;;
+esac
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "grade: --jobs needs a positive number" >&2; exit 2; }
 [ -n "$log_dir" ] || log_dir=$top/build/grade
 mkdir -p "$log_dir"
@@ -144,6 +150,8 @@ reap_one() {
 json_escape() {
 	local s=$1
 	s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\t'/ }; s=${s//$'\n'/\\n}
+	# any other control character (a CR from a student's file, say) is not valid in a JSON string
+	[[ $s == *[[:cntrl:]]* ]] && s=$(printf '%s' "$s" | tr -d '\000-\037\177')
 	printf '%s' "$s"
 }
 
@@ -232,7 +240,7 @@ for ((i = 0; i < ntests; i++)); do
 	fi
 	status=failed
 	[ "$verdict" = pass ] && status=passed
-	json_tests+=("{\"name\": \"$(json_escape "$project/$name")\", \"score\": $got, \"max_score\": $points, \"status\": \"$status\", \"execution_time\": $secs, \"output\": \"$(json_escape "$output")\", \"log\": \"$(json_escape "$logp")\"}")
+	json_tests+=("{\"name\": \"$(json_escape "$project/$name")\", \"score\": $got, \"max_score\": $points, \"status\": \"$status\", \"execution_time\": $secs, \"output\": \"$(json_escape "$output")\", \"log\": \"$(json_escape "$logp")\"${visibility:+, \"visibility\": \"$visibility\"}}")
 done
 [ $ntests -gt 0 ] && footer "${t_project[$((ntests - 1))]}"
 wait

@@ -4,7 +4,8 @@
 # of it: every other file, the build included, comes from the pristine tree.
 #
 #   grade_strict.sh [--work DIR] [--log-dir DIR] [--results FILE] [--format table|tap]
-#                   [--jobs N] [--only NAME,...] [--fail-fast] SUBMISSION PROJECT...
+#                   [--jobs N] [--only NAME,...] [--fail-fast] [--flag TEXT]...
+#                   [--visibility V] [--prepare] SUBMISSION PROJECT...
 #
 # The pristine tree is the one this script lives in: run the copy in the
 # pristine handout (or the course's own tree), never one from a submission.
@@ -20,6 +21,10 @@
 #   3. make builds the projects' kernel and disks in the work tree, then the
 #      work tree's grader/grade.sh grades there. Logs go to --log-dir
 #      (default SUBMISSION/build/grade); SUBMISSION is otherwise only read.
+#      --prepare stops after the build: a work tree built once (the stubs,
+#      from an empty SUBMISSION) makes every later submission graded in it
+#      rebuild only what its files change (grade_many.sh, the autograder).
+#      --flag (the caller's findings) and --visibility go to grade.sh.
 #
 # What this cannot prevent: the student's code runs in ring 0 of the host
 # kernel (docs/staff.md). grade.sh flags a whitelisted file that writes the
@@ -30,8 +35,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pristine=$(dirname "$here")
-work="" log_dir="" results="" pass=() projects=()
-usage="usage: grade_strict.sh [--work DIR] [--log-dir DIR] [--results FILE] [--format table|tap] [--jobs N] [--only NAME,...] [--fail-fast] SUBMISSION PROJECT..."
+work="" log_dir="" results="" pass=() projects=() prepare=0 caller_flags=()
+usage="usage: grade_strict.sh [--work DIR] [--log-dir DIR] [--results FILE] [--format table|tap] [--jobs N] [--only NAME,...] [--fail-fast] [--flag TEXT]... [--visibility V] [--prepare] SUBMISSION PROJECT..."
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--work) work=$2; shift 2 ;;
@@ -39,6 +44,9 @@ while [ $# -gt 0 ]; do
 	--results) results=$2; shift 2 ;;
 	--format|--jobs|--only) pass+=("$1" "$2"); shift 2 ;;
 	--fail-fast) pass+=("$1"); shift ;;
+	--flag) caller_flags+=("$2"); pass+=("$1" "$2"); shift 2 ;;
+	--visibility) pass+=("$1" "$2"); shift 2 ;;
+	--prepare) prepare=1; shift ;;
 	-*) echo "grade_strict: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
 	*) projects+=("$1"); shift ;;
 	esac
@@ -126,18 +134,33 @@ for p in "${projects[@]}"; do
 	targets+=("$KERNEL" ${DRIVE:+"$DRIVE"})
 done
 build_log=$log_dir/strict-build.log
+build_start=$(date +%s%N)
 if ! make -C "$work" -s -j"${GRADE_BUILD_JOBS:-2}" "${targets[@]}" >"$build_log" 2>&1; then
 	first=$(grep -m 3 -E 'error|Error' "$build_log")
 	echo "grade_strict: the submission does not build:" >&2
 	sed 's/^/    /' <<<"$first" >&2
 	echo "    log: $build_log" >&2
 	if [ -n "$results" ]; then
-		esc=$(sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/ /g' <<<"$first" | awk '{ printf "%s\\n", $0 }')
+		# shellcheck source=grader/json_str.sh
+		source "$here/json_str.sh"
 		max=$(for p in "${projects[@]}"; do grep -vE '^\s*(#|$)' "$work/grader/rubrics/$p.rubric"; done | awk '{ s += $2 } END { print s + 0 }')
-		printf '{\n  "score": 0,\n  "max_score": %d,\n  "output": "the submission does not build:\\n%slog: %s",\n  "flags": ["does not build"],\n  "tests": []\n}\n' \
-			"$max" "$esc" "$build_log" >"$results"
+		ms=$(( ($(date +%s%N) - build_start) / 1000000 ))
+		all=("${caller_flags[@]}")
+		for ((i = 1; i < ${#flags[@]}; i += 2)); do all+=("${flags[$i]}"); done
+		all+=("does not build")
+		{
+			printf '{\n  "score": 0,\n  "max_score": %d,\n  "execution_time": %d.%02d,\n' "$max" $((ms / 1000)) $((ms % 1000 / 10))
+			printf '  "output": "%s",\n  "flags": [' "$(json_str "the submission does not build:"$'\n'"$first"$'\n'"log: $build_log")"
+			sep=""
+			for f in "${all[@]}"; do printf '%s"%s"' "$sep" "$(json_str "$f")"; sep=", "; done
+			printf '],\n  "tests": []\n}\n'
+		} >"$results"
 	fi
 	exit 1
+fi
+if [ $prepare = 1 ]; then
+	echo "grade_strict: the work tree $work is built (${projects[*]})"
+	exit 0
 fi
 bash "$work/grader/grade.sh" "${pass[@]}" "${flags[@]}" --log-dir "$log_dir" \
 	${results:+--results "$results"} "${projects[@]}"

@@ -11,8 +11,10 @@
 # that panics with "not yet implemented", at file level by nothing. Earlier
 # projects keep their solutions: a project4 student starts from a working
 # project3. The comment above each assignment function stays: it is the
-# assignment. The handout gets its own README (grader/handout-README.md) and
-# mk/handout.mk, which names the stubbed files for the Makefile. A tarball
+# assignment. The handout gets its own README (grader/handout-README.md),
+# the files under grader/handout-files/ at the same place in its tree (the
+# GitHub workflow that grades a push), and mk/handout.mk, which names the
+# project and the stubbed files for the Makefile and the grading scripts. A tarball
 # OUTDIR/keos-kev.tar.gz is written beside the tree.
 set -euo pipefail
 PROJECTS=(project3 project4)
@@ -123,7 +125,9 @@ awk -v project="$project" -v files="$mine" -v doc="docs/$project.md" -v example=
 {
 	echo "# This tree is the $project handout (written by the course's handout tool)."
 	echo "# The files below were handed out as stubs: see HANDOUT_STUBBED in the Makefile."
+	echo "HANDOUT_PROJECT := $project"
 	echo "HANDOUT_STUBBED := $(printf '%s\n' "${!stubbed_files[@]}" | sort | paste -sd' ')"
 } >"$tree/mk/handout.mk"
+cp -r "$here/handout-files/." "$tree/"
 tar -C "$out" -czf "$out/keos-kev.tar.gz" keos-kev
 echo "handout: $tree ($n files stubbed), $out/keos-kev.tar.gz"

@@ -19,6 +19,12 @@
 #   6. gdb_check.sh: make gdb TEST=... stops gdb in the student's function;
 #   7. interrupt_check.sh (the first project): an interrupted grader leaves
 #      no QEMU behind.
+#   8. the ready-made autograding (the first project): json_check.sh (the
+#      JSON reader), packages_check.sh (one package list: deps.sh, the
+#      Dockerfile, .ci/run; the pages for other systems), autograder_check.sh
+#      (the Gradescope zip run on a fake /autograder), ci_check.sh (the
+#      handout's GitHub workflow and its script), grade_many_check.sh (a
+#      class: kinds of submissions, resuming, limits, interrupts).
 #
 #   selftest.sh [PROJECT...]          (default: project4 project3)
 #
@@ -82,6 +88,11 @@ for project in "${projects[@]}"; do
 	bash "$here/gdb_check.sh" "$project" || failed+=("$project make gdb")
 done
 bash "$here/interrupt_check.sh" "${projects[0]}" || failed+=("interrupt")
+bash "$here/json_check.sh" || failed+=("json reader")
+bash "$here/packages_check.sh" "${projects[0]}" || failed+=("package lists")
+bash "$here/autograder_check.sh" "${projects[0]}" || failed+=("${projects[0]} gradescope")
+bash "$here/ci_check.sh" "${projects[0]}" || failed+=("${projects[0]} ci")
+bash "$here/grade_many_check.sh" "${projects[0]}" || failed+=("${projects[0]} grade_many")
 
 if [ ${#failed[@]} -gt 0 ]; then
 	complain "FAILED after $(elapsed "$start")s: ${failed[*]} (kept: KEEP=1 keeps $SELFTEST_WORK)"
