@@ -13,13 +13,18 @@ complain() { echo "selftest: $*" >&2; }
 # strict_grade LABEL SUBMISSION PROJECT [grade_strict option...]: grades in
 # the project's work tree; output in $SELFTEST_WORK/LABEL.out, results in
 # LABEL.json, logs in LABEL-logs/. Prints "score max" ("x x" without results).
+# STRICT_PRISTINE (a copy of pristine/PROJECT) and STRICT_WORK (its own work
+# tree), when set, grade with another pristine handout: one with given code
+# mutated (rules_check.sh).
 strict_grade() {
 	local label=$1 sub=$2 project=$3
 	shift 3
 	local out=$SELFTEST_WORK/$label
+	local pristine=${STRICT_PRISTINE:-$SELFTEST_WORK/pristine/$project}
+	local work=${STRICT_WORK:-$SELFTEST_WORK/worktree/$project}
 	rm -rf "$out-logs" "$out.json"
-	bash "$SELFTEST_WORK/pristine/$project/keos-kev/grader/grade_strict.sh" \
-		--work "$SELFTEST_WORK/worktree/$project" --results "$out.json" --log-dir "$out-logs" \
+	bash "$pristine/keos-kev/grader/grade_strict.sh" \
+		--work "$work" --results "$out.json" --log-dir "$out-logs" \
 		"$@" "$sub" "$project" >"$out.out" 2>&1
 	json_score "$out.json"
 }

@@ -1,13 +1,15 @@
 /* project4 part 1's host tests: each boots gKeOS with the x2APIC alone
  * (project4/dev/x2apic.c) and runs one guest test of
  * tests/guest/project4/test_x2apic.c; one checks that an IPI the device
- * does not implement stops the VM with one clear line. Opt-in (prefix
+ * does not implement stops the VM with one clear line, and one checks
+ * x2apic_attach's contract on a VM that never runs. Opt-in (prefix
  * project4_): the grader and check-project4 run them.
  *
  * project4bench_x2apic is the benchmark (make bench-x2apic): the same
  * busy guest with and without the x2APIC, side by side. Printed, never
  * asserted. */
 #include "tests/kernel/project4_harness.h"
+#include "keos/arch/cpu.h"
 #include "keos/arch/x86.h"
 #include "keos/dev/lapic.h"
 #include "keos/lib/format.h"
@@ -62,6 +64,157 @@ KTEST(project4_x2apic_unsupported_ipi_stops_vm)
 	if (err != VM_ERR_DEVICE || !strstr(report, "INIT IPIs are not supported"))
 		ktest_fail(__FILE__, __LINE__, "an INIT IPI must stop the VM with a device error saying "
 		           "'INIT IPIs are not supported'; got %s: %.120s", vm_error_name(err), report);
+}
+
+
+/* --- the attach contract, checked without running a guest -------------------- */
+
+/* A VM of nvcpus vCPUs that is built but never started. */
+static struct keos_vm *idle_vm(unsigned nvcpus)
+{
+	char why[200];
+	struct keos_vm_config cfg = { "gKeOS", 32 * 1024, nvcpus, "", 0 };
+	struct keos_vm *k = keos_vm_create(&cfg, why, sizeof(why));
+	if (!k)
+		ktest_fail(__FILE__, __LINE__, "cannot build a VM: %s", why);
+	return k;
+}
+
+static const uint32_t device_msrs[] = {
+	X2APIC_MSR_APIC_BASE, X2APIC_MSR_ID, X2APIC_MSR_TPR, X2APIC_MSR_EOI, X2APIC_MSR_SVR,
+	X2APIC_MSR_ICR, X2APIC_MSR_LVT_TIMER, X2APIC_MSR_LVT_LINT0, X2APIC_MSR_LVT_LINT1,
+	X2APIC_MSR_TSC_DEADLINE,
+};
+
+static enum vm_msr_result squat_msr(struct vcpu *v, uint32_t index, bool write, uint64_t *value, void *ctx)
+{
+	(void)v, (void)index, (void)write, (void)value, (void)ctx;
+	return VM_MSR_OK;
+}
+
+/* The stub comment of x2apic_attach: local APIC i to vCPU i; the ten MSRs,
+ * the CPUID hook and the destroy hook registered with the device as ctx;
+ * dev->vm and dev->nvcpus set; a second attach refused; kev refusing a
+ * registration reported as X2APIC_ERR_REGISTER, the device left unattached. */
+KTEST(project4_x2apic_attach_contract)
+{
+	struct keos_vm *k = idle_vm(2);
+	struct x2apic *dev = x2apic_new();
+	KASSERT(dev != NULL);
+	KASSERT_EQ(x2apic_attach(dev, k->vm), X2APIC_OK);
+	KASSERT(dev->vm == k->vm);
+	KASSERT_EQ(dev->nvcpus, 2);
+	for (unsigned i = 0; i < 2; i++)
+		if (dev->lapic[i].vcpu != k->vm->vcpus[i])
+			ktest_fail(__FILE__, __LINE__, "local APIC %u does not belong to vCPU %u", i, i);
+	for (size_t i = 0; i < sizeof(device_msrs) / sizeof(device_msrs[0]); i++) {
+		const struct vm_msr_owner *o = vm_msr_owner(k->vm, device_msrs[i]);
+		if (!o || o->handle != x2apic_msr || o->ctx != dev)
+			ktest_fail(__FILE__, __LINE__, "MSR %#x is not registered to x2apic_msr with the "
+			           "device as ctx", device_msrs[i]);
+	}
+	const struct vm_device_hooks *h = &k->vm->devices;
+	bool cpuid = false, destroy = false;
+	for (unsigned i = 0; i < h->ncpuid; i++)
+		cpuid |= h->cpuid[i].fn == x2apic_cpuid && h->cpuid[i].ctx == dev;
+	for (unsigned i = 0; i < h->ndestroy; i++)
+		destroy |= h->destroy[i].fn == x2apic_stop_timers && h->destroy[i].ctx == dev;
+	KASSERT(cpuid);
+	KASSERT(destroy);
+
+	/* Attached once: another VM is refused and gets nothing. */
+	struct keos_vm *other = idle_vm(1);
+	KASSERT_EQ(x2apic_attach(dev, other->vm), X2APIC_ERR_ATTACHED);
+	KASSERT(dev->vm == k->vm);
+	KASSERT_EQ(other->vm->devices.nmsrs, 0);
+	keos_vm_destroy(k);
+	x2apic_free(dev);
+
+	/* kev refuses a registration (another device owns TSC_DEADLINE). */
+	dev = x2apic_new();
+	KASSERT(dev != NULL);
+	KASSERT(vm_msr_register(other->vm, X2APIC_MSR_TSC_DEADLINE, squat_msr, NULL));
+	KASSERT_EQ(x2apic_attach(dev, other->vm), X2APIC_ERR_REGISTER);
+	KASSERT(dev->vm == NULL);
+	keos_vm_destroy(other);
+	x2apic_free(dev);
+}
+
+
+/* --- the locking rule: each local APIC's lock around every access ----------- */
+
+/* CPU 1 holds local APIC 0's lock; CPU 0 then calls into the device. */
+static struct {
+	struct x2apic *dev;
+	struct vcpu *v;
+	bool callback;                /* x2apic_timer_expired, else an RDMSR of APIC_BASE */
+	volatile int step;            /* 1: the lock is held; 2: the caller is in; 3: it returned */
+	bool returned_while_held;     /* step 3 seen before the lock was released */
+} lk;
+
+static void lock_holder(void *arg)
+{
+	(void)arg;
+	spin_lock(&lk.dev->lapic[0].lock);
+	__atomic_store_n(&lk.step, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&lk.step, __ATOMIC_ACQUIRE) < 2)
+		pause();
+	/* The caller is in: while the lock is held it cannot return. Give a
+	 * device that skips the lock 20 ms of TSC to show it. */
+	uint64_t end = rdtsc() + 20 * (uint64_t)tsc_khz();
+	while (rdtsc() < end && __atomic_load_n(&lk.step, __ATOMIC_ACQUIRE) < 3)
+		pause();
+	lk.returned_while_held = __atomic_load_n(&lk.step, __ATOMIC_ACQUIRE) == 3;
+	spin_unlock(&lk.dev->lapic[0].lock);
+}
+
+static void lock_caller(void *arg)
+{
+	(void)arg;
+	while (__atomic_load_n(&lk.step, __ATOMIC_ACQUIRE) < 1)
+		pause();
+	__atomic_store_n(&lk.step, 2, __ATOMIC_RELEASE);
+	uint64_t value = 0;
+	if (lk.callback)
+		x2apic_timer_expired(&lk.dev->lapic[0]);
+	else
+		x2apic_msr(lk.v, X2APIC_MSR_APIC_BASE, false, &value, lk.dev);
+	__atomic_store_n(&lk.step, 3, __ATOMIC_RELEASE);
+}
+
+/* True if the call (callback or MSR access) waited for the local APIC's lock. */
+static bool waits_for_lock(bool callback)
+{
+	lk.callback = callback;
+	lk.step = 0;
+	struct thread *h = thread_create_on("x2apic-lock-holder", 1, lock_holder, NULL);
+	struct thread *c = thread_create_on("x2apic-lock-caller", 0, lock_caller, NULL);
+	KASSERT(h && c);
+	KASSERT_EQ(thread_join(h), 0);
+	KASSERT_EQ(thread_join(c), 0);
+	return !lk.returned_while_held;
+}
+
+/* The file's locking rule: x2apic_msr holds the local APIC's lock for the
+ * whole access, and x2apic_timer_expired holds it too. Another CPU holds the
+ * lock; each call must not return before it is released. */
+KTEST(project4_x2apic_locking)
+{
+	KASSERT(ncpus >= 2);
+	struct keos_vm *k = idle_vm(1);
+	lk.dev = x2apic_new();
+	KASSERT(lk.dev != NULL);
+	KASSERT_EQ(x2apic_attach(lk.dev, k->vm), X2APIC_OK);
+	lk.v = k->vm->vcpus[0];
+	bool msr = waits_for_lock(false), callback = waits_for_lock(true);
+	keos_vm_destroy(k);
+	x2apic_free(lk.dev);
+	if (!msr)
+		ktest_fail(__FILE__, __LINE__, "x2apic_msr returned while another CPU held the local "
+		           "APIC's lock: hold it for the whole access");
+	if (!callback)
+		ktest_fail(__FILE__, __LINE__, "x2apic_timer_expired returned while another CPU held the "
+		           "local APIC's lock: take it in the callback");
 }
 
 /* --- the benchmark ----------------------------------------------------------------- */
