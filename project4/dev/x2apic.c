@@ -26,7 +26,8 @@
  *   LVT timer 0x832  vector (7:0), mask (16), timer mode (18:17): TSC-deadline only
  *   LINT0/1   0x835, 0x836  stored and read back; the device has no external
  *                    interrupt lines, so they never deliver
- *   TSC_DEADLINE 0x6e0  64-bit: the TSC value at which the timer fires
+ *   TSC_DEADLINE 0x6e0  64-bit: the TSC value at which the timer fires; reads
+ *                    the armed deadline, 0 if none
  * The power-on state is the hardware's: APIC_BASE 0xfee00000 | EN (| BSP):
  * xAPIC mode, whose memory-mapped page the device does not provide (a guest
  * touching it stops at its nested page fault); SVR 0xff (software-disabled);
@@ -450,7 +451,9 @@ enum vm_msr_result x2apic_msr(struct vcpu *v, uint32_t index, bool write, uint64
  * timer fires once: clear tsc_deadline (the guest reads 0 from now on) and,
  * unless the LVT timer is masked, raise its vector on the vCPU with
  * vcpu_raise_interrupt, which also kicks the vCPU out of the guest or wakes
- * it from HLT. Never block here. */
+ * it from HLT. Raise it even while that vector is still in service: kev
+ * keeps it pending until the EOI (a tick held back, not lost). Never block
+ * here. */
 void x2apic_timer_expired(void *arg)
 {
 	/* BEGIN SOLUTION */
