@@ -5,10 +5,13 @@
 #
 #   1. the reference solution scores full marks; the handout's stubs score 0,
 #      every test "not yet implemented" (a submission without the file);
-#   2. rules_check.sh: every rule of docs/svirtb-rules.md and
-#      docs/project3-rules.md has a graded test, and each rule's mutant makes
-#      that test lose (the rule coverage and the mutation score are printed);
-#      the mutants that hang every test are graded in full and timed;
+#   2. rules_check.sh: every rule of the rule tables (docs/x2apic-rules.md
+#      and docs/svirtb-rules.md for project4, docs/project3-rules.md) has a
+#      graded test, and each rule's mutant makes that test lose (the rule
+#      coverage and the mutation score are printed per table and in total);
+#      a mutant of given code (kev) is graded by a mutated copy of the
+#      pristine handout; the mutants that hang every test are graded in
+#      full and timed;
 #   3. failure_check.sh: failures explain themselves (the check's own reason,
 #      uncut; the log's path; kev's report and the hang diagnosis);
 #   4. strict_check.sh (the first project): tampered tests, rubric, grader,
