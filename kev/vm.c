@@ -57,7 +57,7 @@ static bool map_ram(struct vm *vm, bool lazy)
 static struct vm *create(unsigned nvcpus, uint64_t ram_bytes, bool lazy)
 {
 	svm_init();
-	if (nvcpus == 0 || nvcpus > KEV_MAX_VCPUS || ram_bytes == 0)
+	if (nvcpus == 0 || nvcpus > KEV_MAX_VCPUS || ram_bytes == 0 || ram_bytes > KEV_MAX_RAM)
 		return NULL;
 	struct vm *vm = kzalloc(sizeof(*vm));
 	if (!vm)

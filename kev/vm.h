@@ -60,6 +60,10 @@
 #define KEV_MAX_CONTROLLERS 16
 #define KEV_REPORT_SIZE     2048
 #define KEV_STUCK_GRACE_MS  500   /* vm_join's wait past the deadline for a vCPU thread */
+/* Guest RAM is [0, ram_bytes) with ram_bytes at most KEV_MAX_RAM: addresses
+ * from 3 GiB up belong to devices (their register pages), as on a PC, so a
+ * range that is all guest RAM never reaches a device's page. */
+#define KEV_MAX_RAM         (3ULL << 30)
 #define KEV_SERIAL_CAPTURE  4096
 #define KEV_SERIAL_LINE     160
 
@@ -137,8 +141,8 @@ struct vm {
 };
 
 /* A VM with nvcpus vCPUs (1 .. KEV_MAX_VCPUS; vCPU i is pinned to host CPU
- * i mod ncpus) and ram_bytes of zeroed guest RAM (rounded up to pages) at
- * gpa 0. NULL when out of memory or ASIDs. Panics when the CPU has no SVM
+ * i mod ncpus) and ram_bytes (1 .. KEV_MAX_RAM) of zeroed guest RAM (rounded up to pages) at
+ * gpa 0. NULL when out of memory or ASIDs, or out of those ranges. Panics when the CPU has no SVM
  * with nested paging. */
 struct vm *vm_create(unsigned nvcpus, uint64_t ram_bytes);
 /* Like vm_create, but no RAM page exists until a pager maps it (vm->ram[i] and vm_npt_map). */

@@ -7,6 +7,13 @@
 #include "project4/vm.h"
 #include "keos/lib/format.h"
 #include "keos/mm/kmalloc.h"
+#include "kev/vm.h"
+
+/* svirtb's spec forbids a ring or a buffer over the register page; the
+ * device's check that both are all guest RAM covers it, because no VM has
+ * RAM up there. */
+_Static_assert(SIMPLE_VIRTIO_REGION_START >= KEV_MAX_RAM,
+               "svirtb's register page must lie above every VM's RAM");
 
 struct x2apic *project4_attach_x2apic(struct keos_vm *k, char *why, size_t why_size)
 {

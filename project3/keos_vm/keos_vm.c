@@ -31,6 +31,11 @@ static bool describe_rip(struct vm *vm, uint64_t rip, char *buf, size_t size)
 
 struct keos_vm *keos_vm_create(const struct keos_vm_config *cfg, char *why, size_t why_size)
 {
+	if (cfg->ram_kib == 0 || cfg->ram_kib > KEV_MAX_RAM / 1024) {
+		ksnprintf(why, why_size, "%lu KiB of guest RAM: a VM has 1 to %llu KiB (3 GiB; devices sit above)",
+		          cfg->ram_kib, KEV_MAX_RAM / 1024);
+		return NULL;
+	}
 	struct file *image = fs_open(cfg->image);
 	if (!image) {
 		ksnprintf(why, why_size, "no file '%s' in the host file system", cfg->image);

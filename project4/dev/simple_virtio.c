@@ -49,14 +49,14 @@
  * before the guest resumes, publishing queue_tail after each. Per entry:
  * cmd is 0 (read: disk_file -> buffer) or 1 (write: buffer -> disk_file); the
  * byte offset sector * 512 does not overflow; [addr, addr + size) does not
- * wrap, is all guest RAM and misses the register page, all checked before a
- * byte moves, so a rejected entry has no effect. Data moves in chunks that
- * never cross a guest page, file_read or file_write working straight on the
- * host page behind each guest page (probe_page; contiguous guest pages need
- * not be contiguous on the host). disk_file is only touched inside
- * [0, file_size): a transfer that runs past its end moves
- * the bytes that exist and leaves the rest of the buffer untouched, which is
- * not an error.
+ * wrap and is all guest RAM (so it misses the register page, which lies
+ * above every VM's RAM), all checked before a byte moves, so a rejected
+ * entry has no effect. Data moves in chunks that never cross a guest page,
+ * file_read or file_write working straight on the host page behind each
+ * guest page (probe_page; contiguous guest pages need not be contiguous on
+ * the host). disk_file is only touched inside [0, file_size): a transfer
+ * that runs past its end moves the bytes that exist and leaves the rest of
+ * the buffer untouched, which is not an error.
  *
  * Locking and bounds. dev->lock, a mutex, is held from the start of handle
  * to its end, so the register state and the fetcher have
@@ -211,15 +211,6 @@ static void reset_to_magic(struct simple_virtio_dev *dev)
 	REG_SET(dev, status, VIRTIO_STATUS_MAGIC);
 }
 
-/* True if [gpa, gpa + len) (already known not to wrap) touches the register
- * page: the probe might reach the device's own page, and the device's state
- * must only change through handle. */
-static bool overlaps_regs(gpa_t gpa, uint64_t len)
-{
-	return len != 0 && gpa < SIMPLE_VIRTIO_REGION_END &&
-	       gpa + (len - 1) >= SIMPLE_VIRTIO_REGION_START;
-}
-
 /* READY written in DRIVER_OK: accept the queue the driver configured, or reset. */
 static void accept_queue(struct simple_virtio_dev *dev, struct probe *p)
 {
@@ -228,8 +219,9 @@ static void accept_queue(struct simple_virtio_dev *dev, struct probe *p)
 	uint64_t bytes = (uint64_t)size * sizeof(struct virt_queue_entry);
 	struct virt_queue q;
 
-	/* The ring checks its size, its address arithmetic and that it is
-	 * guest RAM; only the device knows where its own page is. */
+	/* The ring checks its size, its address arithmetic and that it is all
+	 * guest RAM, which the register page never is (it lies above every
+	 * VM's RAM: KEV_MAX_RAM). */
 	enum vq_error err = virt_queue_from_guest(&q, p, gpa, size);
 	if (err == VQ_ERR_BAD_SIZE) {
 		guest_error(dev, "READY with queue_size %u, not in 1..%u", size, SVIRTB_QUEUE_MAX_SIZE);
@@ -238,10 +230,6 @@ static void accept_queue(struct simple_virtio_dev *dev, struct probe *p)
 	if (err != VQ_OK) {
 		guest_error(dev, "READY with a ring [%#llx, +%llu) not all in guest RAM (or wrapping)",
 		            (unsigned long long)gpa, (unsigned long long)bytes);
-		return;
-	}
-	if (overlaps_regs(gpa, bytes)) {
-		guest_error(dev, "READY with a ring at %#llx over the register page", (unsigned long long)gpa);
 		return;
 	}
 	vq_fetcher_init(&dev->vq, &q);
@@ -336,11 +324,6 @@ static bool do_request(struct simple_virtio_dev *dev, struct probe *p,
 	}
 	if (e->size != 0 && e->addr > UINT64_MAX - (e->size - 1)) {
 		guest_error(dev, "entry %u: buffer [%#llx, +%#llx) wraps the address space", index,
-		            (unsigned long long)e->addr, (unsigned long long)e->size);
-		return false;
-	}
-	if (overlaps_regs(e->addr, e->size)) {
-		guest_error(dev, "entry %u: buffer [%#llx, +%#llx) overlaps the register page", index,
 		            (unsigned long long)e->addr, (unsigned long long)e->size);
 		return false;
 	}
@@ -459,28 +442,29 @@ static uint64_t answer_read(struct simple_virtio_dev *dev, const struct mmio_inf
  *   - status: RESET from any state returns to MAGIC with the queue registers
  *     zeroed; DRIVER_OK only from MAGIC; READY only from DRIVER_OK, after
  *     validating the queue (size 1..SVIRTB_QUEUE_MAX_SIZE, ring in guest RAM:
- *     virt_queue_from_guest, not over the register page), which sets
- *     head = tail = 0;
+ *     virt_queue_from_guest; guest RAM never reaches the register page),
+ *     which sets head = tail = 0;
  *   - queue_size, queue_addr_hi, queue_addr_lo: only in DRIVER_OK;
  *   - queue_head, only in READY and < queue_size: the doorbell. Before
  *     returning, perform every entry from queue_tail up to the new head
  *     (vq_fetcher_pop / vq_fetcher_ack): cmd 0 reads size bytes of disk_file
  *     at sector * 512 into the guest buffer at addr, cmd 1 writes them from
- *     the buffer to disk_file. Check the whole buffer before moving a byte
- *     (vq_guest_range_ok: its cost does not grow with size). Reach guest
- *     memory only through the probe, in chunks that do not cross a guest
- *     page: probe_page gives the host address of the chunk (writable, when
- *     the disk reads into it), and file_read / file_write move the bytes
- *     straight between it and disk_file. Past the end of disk_file, move only
- *     the bytes that exist. Store the new queue_tail in dev->regs. When
- *     vq_fetcher_pop returns VQ_ERR_STOPPED the VM is ending: stop draining,
- *     quietly (it is not a guest error).
+ *     the buffer to disk_file. Check the whole buffer before moving a byte,
+ *     without touching it (vq_guest_range_ok: its cost does not grow with
+ *     size; an entry past the end of disk_file touches no guest page). Reach
+ *     guest memory only through the probe, in chunks that do not cross a
+ *     guest page: probe_page gives the host address of the chunk (writable,
+ *     when the disk reads into it), and file_read / file_write move the
+ *     bytes straight between it and disk_file. Past the end of disk_file,
+ *     move only the bytes that exist. Store the new queue_tail in dev->regs.
+ *     When vq_fetcher_pop returns VQ_ERR_STOPPED the VM is ending: stop
+ *     draining, quietly (no line, status unchanged: not a guest error).
  * Anything else the guest does wrong (other widths, unaligned or other
  * offsets, queue_tail, out-of-order status, a bad queue or entry: unknown
- * cmd, sector * 512 or addr + size overflowing, buffer not all in guest RAM
- * or over the register page) prints one line saying why and sets status
- * RESET, stopping the drain. Never touch memory outside guest RAM and
- * disk_file, whatever the guest writes.
+ * cmd, sector * 512 or addr + size overflowing, buffer not all in guest RAM,
+ * which includes one over the register page) prints one line saying why and
+ * sets status RESET, stopping the drain. Never touch memory outside guest
+ * RAM and disk_file, whatever the guest writes.
  * Return VM_ERR_NONE: guest errors do not stop the VM. */
 enum vm_error simple_virtio_handle(struct mmio_handler *h, struct probe *p,
                                    const struct mmio_info *info, uint64_t *read_value,

@@ -83,3 +83,18 @@ KTEST(kev_exit_status)
 		KASSERT_EQ(status, cases[i].status);
 	}
 }
+
+/* vm_create's ranges: 1..KEV_MAX_VCPUS vCPUs and 1..KEV_MAX_RAM bytes of RAM.
+ * RAM stops below 3 GiB because devices' register pages live above it: a
+ * range that is all guest RAM is never a device's page (svirtb relies on it). */
+KTEST(kev_vm_create_checks_its_ranges)
+{
+	KASSERT(vm_create(0, GUEST_PAGE_SIZE) == NULL);
+	KASSERT(vm_create(KEV_MAX_VCPUS + 1, GUEST_PAGE_SIZE) == NULL);
+	KASSERT(vm_create(1, 0) == NULL);
+	KASSERT(vm_create_lazy(1, KEV_MAX_RAM + GUEST_PAGE_SIZE) == NULL);
+	KASSERT(vm_create_lazy(1, ~0ULL) == NULL);
+	struct vm *vm = vm_create_lazy(1, 64 << 20);
+	KASSERT(vm != NULL);
+	vm_destroy(vm);
+}

@@ -138,3 +138,16 @@ GUEST_KTEST(project3, page_table_errors, 1, 60, NULL, NULL)
 GUEST_KTEST(project3, page_table_unmap_frees_tables, 1, 60, NULL, NULL)
 GUEST_KTEST(project3, page_table_destroy_frees_tables, 1, 60, NULL, NULL)
 GUEST_KTEST(project3, page_table_out_of_memory, 1, 60, NULL, NULL)
+
+/* A VM asked for more RAM than kev gives (KEV_MAX_RAM) is refused with the
+ * range in its reason, before anything is built. */
+KTEST(project3_vm_ram_out_of_range_is_refused)
+{
+	char why[200] = "";
+	struct keos_vm_config cfg = { "gKeOS", (KEV_MAX_RAM >> 10) + 4, 1, "", 0 };
+	KASSERT(keos_vm_create(&cfg, why, sizeof(why)) == NULL);
+	if (!strstr(why, "KiB of guest RAM"))
+		ktest_fail(__FILE__, __LINE__, "the reason does not name the RAM: '%s'", why);
+	cfg.ram_kib = 0;
+	KASSERT(keos_vm_create(&cfg, why, sizeof(why)) == NULL);
+}
