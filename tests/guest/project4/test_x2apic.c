@@ -466,41 +466,66 @@ KTEST(x2apic_affinity)
 
 /* --- the device, register by register ------------------------------------------ */
 
+/* Arms the timer for ahead cycles from now, reads it back (*read_back, if
+ * not NULL), then writes next: 0 to disarm, or a later deadline to replace
+ * it. The device owes "nothing at the first deadline" only if the second
+ * write came before the TSC reached it; when the host stalled this vCPU
+ * past it (TCG under load) the first may rightly have fired, so the timer
+ * is quieted and the writes retried. *base is the count of TEST_VECTOR
+ * deliveries before the writes; returns the first deadline. */
+static uint64_t arm_then_rewrite(uint64_t ahead, uint64_t next_after, uint64_t *read_back, unsigned *base)
+{
+	for (int tries = 0;; tries++) {
+		*base = delivered(TEST_VECTOR);
+		uint64_t first = rdtsc() + ahead;
+		x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, first);
+		if (read_back)
+			*read_back = x2t_rdmsr(X2APIC_MSR_TSC_DEADLINE);
+		x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, next_after ? first + next_after : 0);
+		if (rdtsc() < first || tries == 10)
+			return first;
+		x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, 0);
+		for (unsigned n = delivered(TEST_VECTOR) - *base; n > 0; n--)
+			x2t_wrmsr(X2APIC_MSR_EOI, 0);
+	}
+}
+
 /* The deadline: a deadline already passed fires at once; the register reads
  * what was armed, and 0 once it fired; 0 disarms; a later write replaces an
- * earlier deadline; each write fires at most once. */
+ * earlier deadline; each write fires at most once. No check depends on the
+ * host running this vCPU on time: a check that would is made only when the
+ * TSC shows the writes came in time (arm_then_rewrite). */
 KTEST(x2apic_deadline)
 {
 	uint64_t period = x2apic_timer_period();
 	struct checks c = { 0 };
+	unsigned base;
 	own_timer(LVT_TIMER_TSC_DEADLINE | TEST_VECTOR);
 
 	CHECK(&c, fire_now());
 	CHECK(&c, delivered(TEST_VECTOR) == 1);
 	x2t_wrmsr(X2APIC_MSR_EOI, 0);
 
-	uint64_t d = rdtsc() + 2 * period;
-	x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, d);
-	CHECK(&c, x2t_rdmsr(X2APIC_MSR_TSC_DEADLINE) == d);
-	x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, 0);
+	uint64_t armed = 0;
+	uint64_t d = arm_then_rewrite(2 * period, 0, &armed, &base);
+	CHECK(&c, armed == d);
 	CHECK(&c, x2t_rdmsr(X2APIC_MSR_TSC_DEADLINE) == 0);
 	while (rdtsc() < d + 2 * period)
 		pause();
-	CHECK(&c, delivered(TEST_VECTOR) == 1);          /* disarmed: nothing at d */
+	CHECK(&c, delivered(TEST_VECTOR) == base);       /* disarmed: nothing at d */
 
-	uint64_t near = rdtsc() + period, far = near + 3 * period;
-	x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, near);
-	x2t_wrmsr(X2APIC_MSR_TSC_DEADLINE, far);
+	uint64_t near = arm_then_rewrite(period, 3 * period, NULL, &base), far = near + 3 * period;
 	while (rdtsc() < near + period)
 		pause();
-	CHECK(&c, delivered(TEST_VECTOR) == 1);          /* replaced: nothing at near */
+	unsigned seen = delivered(TEST_VECTOR);
+	CHECK(&c, seen == base || rdtsc() >= far);       /* replaced: nothing at near */
 	CHECK(&c, wait_fired(far));
 	CHECK(&c, rdtsc() >= far);
-	CHECK(&c, delivered(TEST_VECTOR) == 2);
+	CHECK(&c, delivered(TEST_VECTOR) == base + 1);
 	x2t_wrmsr(X2APIC_MSR_EOI, 0);
 	while (rdtsc() < far + 3 * period)
 		pause();
-	CHECK(&c, delivered(TEST_VECTOR) == 2);          /* one write, one interrupt */
+	CHECK(&c, delivered(TEST_VECTOR) == base + 1);   /* one write, one interrupt */
 
 	give_timer_back(&c);
 }
