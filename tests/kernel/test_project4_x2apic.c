@@ -161,9 +161,9 @@ static void lock_holder(void *arg)
 		pause();
 	/* The caller is in: while the lock is held it cannot return. A correct
 	 * device passes whatever the time; a device that skips the lock gets
-	 * 100 ms of TSC to show it (CPU 0 may be descheduled by the host for a
+	 * 500 ms of TSC to show it (CPU 0 may be descheduled by the host for a
 	 * few tens of ms under load). */
-	uint64_t end = rdtsc() + 100 * (uint64_t)tsc_khz();
+	uint64_t end = rdtsc() + 500 * (uint64_t)tsc_khz();
 	while (rdtsc() < end && __atomic_load_n(&lk.step, __ATOMIC_ACQUIRE) < 3)
 		pause();
 	lk.returned_while_held = __atomic_load_n(&lk.step, __ATOMIC_ACQUIRE) == 3;
