@@ -162,9 +162,9 @@ check-grader:
 
 # Installs what is missing (Debian); prints what it would do when not root.
 deps:
-	bash tools/deps.sh
+	bash tools/deps.sh $(if $(wildcard tests/grader/selftest.sh),--staff)
 deps-quiet:
-	@bash tools/deps.sh --quiet
+	@bash tools/deps.sh --quiet $(if $(wildcard tests/grader/selftest.sh),--staff)
 
 clean:
 	rm -rf $(BUILD) .gdbinit

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One package list, everywhere it is written: tools/deps.sh's need=(...) is
 # the list. The Dockerfile installs exactly it; .ci/run installs at least
+# it and staff_need=(...) (what this self-test needs beyond it);
 # it; grader/install_packages.sh reads it and what grading needs is on it
 # (and is installed here, which running it in "grading" mode shows without
 # installing anything). The pages that send people elsewhere say what they
@@ -27,6 +28,14 @@ fi
 ci=$(sed -n '/apt-get install/,/>\/dev\/null/p' "$TOP/.ci/run" | sed 's/.*--no-install-recommends//; s/>.*//' | words)
 if missing=$(comm -23 <(echo "$deps") <(echo "$ci")) && [ -n "$missing" ]; then
 	complain "packages: .ci/run does not install $(paste -sd' ' <<<"$missing") (tools/deps.sh needs it)"
+	fail=1
+fi
+staff=$(sed -n 's/^staff_need=(\(.*\))$/\1/p' "$TOP/tools/deps.sh" | words)
+if [ -z "$staff" ]; then
+	complain "packages: no staff_need=(...) list in tools/deps.sh (what the self-test needs)"
+	fail=1
+elif missing=$(comm -23 <(echo "$staff") <(echo "$ci")) && [ -n "$missing" ]; then
+	complain "packages: .ci/run does not install $(paste -sd' ' <<<"$missing") (the self-test needs it: tools/deps.sh --staff)"
 	fail=1
 fi
 if ! out=$(bash "$TOP/grader/install_packages.sh" grading 2>&1) || ! grep -q 'everything is installed' <<<"$out"; then
