@@ -2,7 +2,7 @@
 # One package list, everywhere it is written: tools/deps.sh's need=(...) is
 # the list. The Dockerfile installs exactly it; .ci/run installs at least
 # it and staff_need=(...) (what this self-test needs beyond it);
-# it; grader/install_packages.sh reads it and what grading needs is on it
+# grader/install_packages.sh reads it and what grading needs is on it
 # (and is installed here, which running it in "grading" mode shows without
 # installing anything). The pages that send people elsewhere say what they
 # must: the README names the Ubuntu releases and both Docker commands as
