@@ -262,9 +262,9 @@ static void leave_loop(struct vcpu *v)
 
 static void timeout(struct vcpu *v)
 {
-	char where[96];
-	vm_describe_rip(v->vm, v->state.rip, where, sizeof(where));
-	vcpu_fail(v, VM_ERR_TIMEOUT, "still running at its deadline (rip 0x%lx%s)", v->state.rip, where);
+	v->timeout_rip = v->state.rip;
+	v->timed_out = true;
+	vcpu_fail(v, VM_ERR_TIMEOUT, "still running at its deadline (rip 0x%lx)", v->state.rip);
 }
 
 /* VMRUN and what must happen with interrupts off around it. */

@@ -119,6 +119,11 @@ struct vcpu {
 	volatile int run_state;    /* enum vcpu_run_state */
 	struct exit_reason exit;   /* the last exit (the one being handled while IN_HANDLER) */
 	uint64_t handler_since;    /* TSC when the current handler started */
+	/* The guest RIP at which the deadline stopped this vCPU (timed_out): vm_join
+	 * names its symbol once the thread is back, since finding it may read the
+	 * guest image from disk, which must not delay the thread past its grace. */
+	bool timed_out;
+	uint64_t timeout_rip;
 	struct vcpu_irq irq;
 	void *fxsave;              /* this vCPU's x87/SSE registers (FXSAVE image, one page) */
 	/* hardening (kev/vmexit/dr.c, kev/console_limit.c) */

@@ -303,6 +303,26 @@ static void record_hang(struct vm *vm)
 	kfree(diag);
 }
 
+/* Names the symbol of each timed-out vCPU's RIP in the report, now that the
+ * vCPU threads are back (see struct vcpu's timed_out). */
+static void name_timeout_rips(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		if (!v->timed_out)
+			continue;
+		v->timed_out = false;
+		char sym[96];
+		vm_describe_rip(vm, v->timeout_rip, sym, sizeof(sym));
+		if (!sym[0])
+			continue;
+		spin_lock(&vm->lock);
+		size_t n = strlen(vm->report);
+		ksnprintf(vm->report + n, sizeof(vm->report) - n, "\n    guest rip 0x%lx%s", v->timeout_rip, sym);
+		spin_unlock(&vm->lock);
+	}
+}
+
 int vm_join(struct vm *vm)
 {
 	uint64_t give_up = 0;
@@ -317,6 +337,7 @@ int vm_join(struct vm *vm)
 		if (vm->vcpus[i]->thread)
 			thread_join(vm->vcpus[i]->thread);
 	pio_serial_flush(vm);
+	name_timeout_rips(vm);
 	spin_lock(&vm->lock);
 	vm->running = false;
 	vm->stuck = false;

@@ -132,3 +132,33 @@ KTEST(kev_svm_missing_feature_messages)
 	m = svm_missing_feature(0x8000001f, CPUID_EXT1_ECX_SVM, CPUID_SVM_EDX_NP, VM_CR_SVMDIS);
 	KASSERT(m && kev_contains(m, "SVMDIS"));
 }
+
+/* The report of a timed-out vCPU names its guest RIP's symbol, found by the
+ * thread that joins the VM once the vCPU's thread is back: finding a symbol
+ * may read the guest image from disk, which on a loaded host took the vCPU
+ * thread past vm_join's grace and left the VM stuck. */
+static struct thread *described_on;
+
+static bool describe_from(struct vm *vm, uint64_t rip, char *buf, size_t size)
+{
+	(void)vm, (void)rip;
+	described_on = thread_current();
+	ksnprintf(buf, size, "spin_here+0x2");
+	return true;
+}
+
+KTEST(kev_timeout_names_the_rip_after_the_vcpu_left)
+{
+	struct vm *vm = kev_test_vm(GUEST_IMAGE(bench), 1);
+	vm->vcpus[0]->state.gpr[GPR_RDI] = ~0ull;    /* hypercalls forever */
+	vm->describe_rip = describe_from;
+	described_on = NULL;
+	vm_set_timeout(vm, 10);
+	kev_test_run(vm);
+	enum vm_error err = vm_error(vm);
+	bool named = kev_contains(vm_report(vm), "guest rip 0x") && kev_contains(vm_report(vm), "(spin_here+0x2)");
+	vm_destroy(vm);
+	KASSERT_EQ(err, VM_ERR_TIMEOUT);
+	KASSERT(named);
+	KASSERT(described_on == thread_current());
+}
