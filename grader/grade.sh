@@ -116,6 +116,9 @@ done
 # diagnosed by kev and the harness before QEMU is killed, even on a loaded
 # machine that boots slowly and whose timer ticks lag.
 ntests=${#t_name[@]}
+# A result file left by an earlier grading in the same log directory must
+# never be read as this run's: none exists until its test has started.
+rm -f "${t_result[@]}"
 next=0 lost=0 started=()
 start_next() {
 	local i=$next
@@ -123,6 +126,7 @@ start_next() {
 	rm -f "${t_result[$i]}"
 	if [ $fail_fast = 1 ] && [ $lost = 1 ]; then
 		printf 'skipped\n0.00\nskipped after a failure (--fail-fast)\n' >"${t_result[$i]}"
+		started[$i]=skipped
 		return
 	fi
 	local deadline=$(( t_limit[i] / 2 ))
@@ -206,7 +210,7 @@ for ((i = 0; i < ntests; i++)); do
 	# Keep --jobs runs going until test i has its result (or its run is gone).
 	while :; do
 		while [ $next -lt $ntests ] && [ ${#running[@]} -lt "$jobs" ]; do start_next; done
-		[ -s "${t_result[$i]}" ] && break
+		[ "${started[$i]:-}" ] && [ -s "${t_result[$i]}" ] && break
 		[ "${started[$i]:-}" ] && [ -z "${running[${started[$i]}]:-}" ] && break
 		reap_one
 	done
